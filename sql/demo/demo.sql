@@ -1,0 +1,46 @@
+-- The demo dashboard (run by `make demo` in its private cluster).
+\pset footer off
+DROP EXTENSION IF EXISTS topk_pg CASCADE;
+CREATE EXTENSION topk_pg;
+SELECT topk_pg_version() AS "topk_pg version";
+
+-- A week of sample sales events: popular products follow a power law (a few sell a
+-- lot, most rarely), users are uniform. Deterministic: the same rows every run.
+DROP TABLE IF EXISTS sales_events;
+CREATE TABLE sales_events (
+    event_time  timestamptz NOT NULL,
+    product_id  bigint      NOT NULL,
+    user_id     bigint      NOT NULL,
+    quantity    int         NOT NULL
+);
+SELECT setseed(0.42);
+INSERT INTO sales_events
+SELECT timestamptz '2024-01-01 00:00+00' + random() * interval '7 days',
+       floor(exp(random() * ln(50000)))::bigint,
+       1 + floor(random() * 200000)::bigint,
+       1 + floor(random() ^ 3 * 5)::int
+FROM generate_series(1, 300000);
+ANALYZE sales_events;
+SELECT count(*) AS "sample events loaded" FROM sales_events;
+
+\echo
+\echo 'Top 10 products this week, with distinct buyers from a HyperLogLog sketch per product'
+SELECT rank() OVER (ORDER BY count(*) DESC) AS rank,
+       product_id,
+       count(*) AS sales,
+       hll_count(hll_agg(user_id)) AS buyers
+FROM sales_events
+GROUP BY product_id
+ORDER BY sales DESC, product_id
+LIMIT 10;
+
+\echo 'Unique buyers per day: daily hll sketches, rolled up into the week with hll_merge_agg'
+CREATE TEMP TABLE daily AS
+SELECT date_trunc('day', event_time) AS day, hll_agg(user_id) AS buyers
+FROM sales_events GROUP BY 1;
+SELECT to_char(day, 'YYYY-MM-DD') AS day, hll_count(buyers) AS unique_buyers,
+       round(100 * hll_stderr(buyers)::numeric, 2) AS "stderr %"
+FROM daily ORDER BY day;
+SELECT hll_count(hll_merge_agg(buyers)) AS "unique buyers this week (merged)",
+       (SELECT count(DISTINCT user_id) FROM sales_events) AS "exact"
+FROM daily;

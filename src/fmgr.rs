@@ -1,0 +1,175 @@
+//! The thin glue between PostgreSQL's function-call interface and the core: argument
+//! access, varlena conversion, error reporting and result rows. Functions are written
+//! against the raw V1 calling convention (see [`pg_function!`]) so that per-row paths
+//! pay for nothing they do not use; their SQL declarations live in `sql/`.
+
+use pgrx::pg_sys;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use std::ffi::CStr;
+use topk_core::{ErrorKind, SketchError};
+
+/// Declares a V1 function callable from SQL as `LANGUAGE C AS 'MODULE_PATHNAME', 'name'`.
+/// Rust panics and PostgreSQL errors are translated at the boundary by pgrx's guard.
+#[macro_export]
+macro_rules! pg_function {
+    ($(#[$meta:meta])* fn $name:ident($fcinfo:ident) $body:block) => {
+        ::paste::paste! {
+            #[no_mangle]
+            #[doc(hidden)]
+            pub extern "C" fn [<pg_finfo_ $name>]() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
+                const V1: ::pgrx::pg_sys::Pg_finfo_record = ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+        }
+        $(#[$meta])*
+        #[no_mangle]
+        pub unsafe extern "C-unwind" fn $name($fcinfo: ::pgrx::pg_sys::FunctionCallInfo) -> ::pgrx::pg_sys::Datum {
+            #[allow(unused_unsafe)]
+            unsafe { ::pgrx::pg_sys::panic::pgrx_extern_c_guard(|| $body) }
+        }
+    };
+}
+
+/// Raises a core error as a PostgreSQL ERROR with a fitting SQLSTATE and hint.
+pub fn raise(e: SketchError) -> ! {
+    let code = match e.kind {
+        ErrorKind::InvalidParameter => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        ErrorKind::Mismatch => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+        ErrorKind::Corrupt => PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
+        ErrorKind::TooLarge => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        ErrorKind::Overflow => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+    };
+    let mut report = ErrorReport::new(code, e.message, "topk_pg");
+    if let Some(h) = e.hint {
+        report = report.set_hint(h);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+/// Unwraps a core result, raising its error.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+impl<T> OrRaise<T> for topk_core::Result<T> {
+    #[inline]
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(e),
+        }
+    }
+}
+
+#[inline]
+pub unsafe fn nargs(fcinfo: pg_sys::FunctionCallInfo) -> usize {
+    (*fcinfo).nargs as usize
+}
+
+/// Argument `i`, or `None` when it is SQL NULL (or absent).
+#[inline]
+pub unsafe fn arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<pg_sys::Datum> {
+    if i >= nargs(fcinfo) {
+        return None;
+    }
+    let a = (*fcinfo).args.as_slice(i + 1)[i];
+    if a.isnull {
+        None
+    } else {
+        Some(a.value)
+    }
+}
+
+/// Argument `i` as bigint/integer/double, or `None` when NULL.
+#[inline]
+pub unsafe fn arg_i64(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<i64> {
+    arg(fcinfo, i).map(|d| d.value() as i64)
+}
+#[inline]
+pub unsafe fn arg_i32(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<i32> {
+    arg(fcinfo, i).map(|d| d.value() as i32)
+}
+#[inline]
+pub unsafe fn arg_f64(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<f64> {
+    arg(fcinfo, i).map(|d| f64::from_bits(d.value() as u64))
+}
+
+/// The actual type of argument `i` (for polymorphic arguments).
+pub unsafe fn arg_type(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> pg_sys::Oid {
+    pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32)
+}
+
+#[inline]
+pub unsafe fn return_null(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    (*fcinfo).isnull = true;
+    pg_sys::Datum::from(0usize)
+}
+
+/// The payload of a varlena datum (detoasted if needed; short headers read in place).
+#[inline]
+pub unsafe fn varlena_bytes<'a>(d: pg_sys::Datum) -> &'a [u8] {
+    let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+    let len = pgrx::varlena::varsize_any_exhdr(v);
+    let ptr = pgrx::varlena::vardata_any(v) as *const u8;
+    std::slice::from_raw_parts(ptr, len)
+}
+
+/// PostgreSQL's largest single allocation (MaxAllocSize), the varlena limit.
+pub const MAX_ALLOC_SIZE: usize = 0x3fff_ffff;
+
+/// A new varlena (bytea, text or a sketch type) holding `bytes`, in the current memory context.
+pub unsafe fn bytes_to_varlena(bytes: &[u8]) -> pg_sys::Datum {
+    let total = bytes.len() + pg_sys::VARHDRSZ;
+    if total > MAX_ALLOC_SIZE {
+        raise(SketchError::too_large(format!("a value of {} bytes is too large to store", bytes.len())));
+    }
+    let ptr = pg_sys::palloc(total) as *mut pg_sys::varlena;
+    pgrx::varlena::set_varsize_4b(ptr, total as i32);
+    std::ptr::copy_nonoverlapping(bytes.as_ptr(), (ptr as *mut u8).add(pg_sys::VARHDRSZ), bytes.len());
+    pg_sys::Datum::from(ptr)
+}
+
+/// A palloc'd C string (for output functions).
+pub unsafe fn cstring(s: &str) -> pg_sys::Datum {
+    let ptr = pg_sys::palloc(s.len() + 1) as *mut u8;
+    std::ptr::copy_nonoverlapping(s.as_ptr(), ptr, s.len());
+    *ptr.add(s.len()) = 0;
+    pg_sys::Datum::from(ptr)
+}
+
+/// Argument `i` as a C string (input functions).
+pub unsafe fn arg_cstr<'a>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> &'a str {
+    let d = arg(fcinfo, i).expect("strict function got NULL");
+    match CStr::from_ptr(d.cast_mut_ptr()).to_str() {
+        Ok(s) => s,
+        Err(_) => raise(SketchError::corrupt("input is not valid UTF-8")),
+    }
+}
+
+/// Bytes of the message buffer passed to a receive function (consumes them all).
+pub unsafe fn recv_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a [u8] {
+    let buf: *mut pg_sys::StringInfoData = arg(fcinfo, 0).expect("strict").cast_mut_ptr();
+    let len = ((*buf).len - (*buf).cursor) as usize;
+    let ptr = pg_sys::pq_getmsgbytes(buf, len as i32) as *const u8;
+    std::slice::from_raw_parts(ptr, len)
+}
+
+/// A `jsonb` datum from a JSON value.
+pub unsafe fn jsonb(v: &serde_json::Value) -> pg_sys::Datum {
+    let text = std::ffi::CString::new(v.to_string()).expect("JSON has no NUL");
+    let (mut input_fn, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+    pg_sys::getTypeInputInfo(pg_sys::JSONBOID, &mut input_fn, &mut ioparam);
+    pg_sys::OidInputFunctionCall(input_fn, text.as_ptr() as *mut _, ioparam, -1)
+}
+
+/// A composite result (a function declared with OUT parameters) from its column values.
+pub unsafe fn return_record(fcinfo: pg_sys::FunctionCallInfo, values: &mut [pg_sys::Datum], nulls: &mut [bool]) -> pg_sys::Datum {
+    let mut tupdesc: pg_sys::TupleDesc = std::ptr::null_mut();
+    if pg_sys::get_call_result_type(fcinfo, std::ptr::null_mut(), &mut tupdesc) != pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE {
+        raise(SketchError::invalid("function returning record called in a context that cannot accept it"));
+    }
+    let tupdesc = pg_sys::BlessTupleDesc(tupdesc);
+    let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+    pg_sys::heap_copy_tuple_as_datum(tuple, tupdesc)
+}

@@ -1,0 +1,107 @@
+//! Items: how a value of any SQL type becomes what the sketches count.
+//!
+//! * `smallint`, `integer` and `bigint` values are integers: they hash as their 64-bit
+//!   value, so `5::int4` and `5::int8` are the **same item** in every sketch.
+//! * `text`, `varchar` and `"char"`-like string types count by their bytes (collations
+//!   are not applied: 'a' and 'A' are different items under any collation).
+//! * `uuid` counts by its 16 bytes.
+//! * Any other type counts by its text output, so values that print alike are the same
+//!   item; they come back through the type's input function.
+//!
+//! The kind is looked up once per aggregate (cached in the state), not per row.
+
+use crate::fmgr::{raise, varlena_bytes};
+use pgrx::pg_sys;
+use std::borrow::Cow;
+use topk_core::hash::{hash_bytes, hash_i64};
+use topk_core::SketchError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Int2,
+    Int4,
+    Int8,
+    /// A varlena whose payload is the item (text, varchar, bytea).
+    Varlena,
+    Uuid,
+    /// Any other type, by its text output function.
+    Text { output_fn: pg_sys::Oid },
+}
+
+/// An item's canonical value.
+pub enum Item<'a> {
+    Int(i64),
+    Bytes(Cow<'a, [u8]>),
+}
+
+impl Item<'_> {
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        match self {
+            Item::Int(v) => hash_i64(*v),
+            Item::Bytes(b) => hash_bytes(b),
+        }
+    }
+}
+
+/// The largest text item accepted (1 MB): items are identifiers, not documents.
+pub const MAX_ITEM_BYTES: usize = 1 << 20;
+
+impl ItemKind {
+    pub unsafe fn for_type(typoid: pg_sys::Oid) -> ItemKind {
+        match typoid {
+            pg_sys::INT2OID => ItemKind::Int2,
+            pg_sys::INT4OID => ItemKind::Int4,
+            pg_sys::INT8OID => ItemKind::Int8,
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BYTEAOID => ItemKind::Varlena,
+            pg_sys::UUIDOID => ItemKind::Uuid,
+            pg_sys::InvalidOid => raise(SketchError::invalid("could not determine the item type")),
+            _ => {
+                let mut output_fn = pg_sys::InvalidOid;
+                let mut is_varlena = false;
+                pg_sys::getTypeOutputInfo(typoid, &mut output_fn, &mut is_varlena);
+                ItemKind::Text { output_fn }
+            }
+        }
+    }
+
+    /// The tag stored in hash-only sketches (hll, cms): types whose items hash alike
+    /// share a tag, so sketches of `integer` and `bigint` columns merge.
+    pub fn hash_tag(self, typoid: pg_sys::Oid) -> u32 {
+        match self {
+            ItemKind::Int2 | ItemKind::Int4 | ItemKind::Int8 => u32::from(pg_sys::INT8OID),
+            ItemKind::Varlena => u32::from(pg_sys::TEXTOID),
+            ItemKind::Uuid => u32::from(pg_sys::UUIDOID),
+            // Built-in types have stable OIDs; user-defined ones differ between databases.
+            ItemKind::Text { .. } if u32::from(typoid) < pg_sys::FirstNormalObjectId => u32::from(typoid),
+            ItemKind::Text { .. } => 0,
+        }
+    }
+
+    /// The item of a non-NULL datum of this kind.
+    #[inline]
+    pub unsafe fn item<'a>(self, d: pg_sys::Datum) -> Item<'a> {
+        match self {
+            ItemKind::Int2 => Item::Int(d.value() as i16 as i64),
+            ItemKind::Int4 => Item::Int(d.value() as i32 as i64),
+            ItemKind::Int8 => Item::Int(d.value() as i64),
+            ItemKind::Varlena => Item::Bytes(Cow::Borrowed(check_len(varlena_bytes(d)))),
+            ItemKind::Uuid => Item::Bytes(Cow::Borrowed(std::slice::from_raw_parts(d.cast_mut_ptr::<u8>(), 16))),
+            ItemKind::Text { output_fn } => {
+                let s = pg_sys::OidOutputFunctionCall(output_fn, d);
+                let bytes = std::ffi::CStr::from_ptr(s).to_bytes();
+                Item::Bytes(Cow::Owned(check_len(bytes).to_vec()))
+            }
+        }
+    }
+}
+
+fn check_len(b: &[u8]) -> &[u8] {
+    if b.len() > MAX_ITEM_BYTES {
+        raise(
+            SketchError::too_large(format!("item of {} bytes is larger than the {} byte limit", b.len(), MAX_ITEM_BYTES))
+                .with_hint("Count a shorter key, such as an id or a hash of the value."),
+        );
+    }
+    b
+}
