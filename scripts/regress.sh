@@ -19,13 +19,24 @@ if [ $# -gt 0 ]; then tests=("$@"); else
     tests=(); for f in tests/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
 fi
 out=$(mktemp -d /tmp/topk_pg_regress_out.XXXXXX)
-status=0
-"$PG_REGRESS" --bindir="$("$PG_CONFIG" --bindir)" --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
-    --inputdir=tests --outputdir="$out" --dbname=topk_regress "${tests[@]}" || status=$?
-if [ $status -ne 0 ]; then
-    [ -f "$out/regression.diffs" ] && head -200 "$out/regression.diffs"
-    echo "SQL scenario tests failed: results and diffs in $out"
-else
-    rm -rf "$out"
+passed=0
+failed=()
+# Each scenario gets a database of its own, so scenarios cannot see each other's objects.
+for t in "${tests[@]}"; do
+    if "$PG_REGRESS" --bindir="$("$PG_CONFIG" --bindir)" --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
+        --inputdir=tests --outputdir="$out" --dbname="regress_$t" "$t" >"$out/$t.log" 2>&1; then
+        passed=$((passed + 1))
+        echo "ok     $t"
+    else
+        failed+=("$t")
+        echo "FAILED $t"
+        cat "$out/regression.diffs" 2>/dev/null | head -100
+    fi
+    [ -f "$out/regression.diffs" ] && cat "$out/regression.diffs" >> "$out/all.diffs" && rm "$out/regression.diffs"
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "SQL scenarios: $passed passed, ${#failed[@]} failed (${failed[*]}); results and diffs in $out"
+    exit 1
 fi
-exit $status
+rm -rf "$out"
+echo "All $passed tests passed."

@@ -4,22 +4,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+log=$(mktemp /tmp/topk_pg_test_log.XXXXXX)
+trap 'rm -f "$log"' EXIT
 
 echo "== core tests (cargo test -p topk_core)"
-cargo test -p topk_core
+cargo test -p topk_core --lib 2>&1 | tee -a "$log"
 
 echo "== #[pg_test]s (cargo pgrx test)"
 if [ "$(id -u)" = 0 ]; then
     # PostgreSQL will not run as root: pgrx runs the test cluster as `postgres`.
     pgdata=$(mktemp -d /tmp/topk_pg_pgtest.XXXXXX)
     rmdir "$pgdata"
-    cargo pgrx test pg15 --runas postgres --pgdata "$pgdata"
+    cargo pgrx test pg15 --runas postgres --pgdata "$pgdata" 2>&1 | tee -a "$log"
     rm -rf "$pgdata"
 else
-    cargo pgrx test pg15
+    cargo pgrx test pg15 2>&1 | tee -a "$log"
 fi
 
 echo "== SQL scenario tests (pg_regress)"
 scripts/install.sh
-scripts/regress.sh
-echo "== all tests passed"
+scripts/regress.sh 2>&1 | tee -a "$log"
+
+# One closing line for the whole suite (set -o pipefail has stopped us on any failure).
+rust=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 0}')
+sql=$(grep -o 'All [0-9]* tests passed' "$log" | awk '{s += $2} END {print s + 0}')
+echo "== all tests passed: $rust Rust tests (core and #[pg_test]), $sql SQL scenarios"
+echo "total: $((rust + sql)) passed, 0 failed"

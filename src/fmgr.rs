@@ -95,6 +95,38 @@ pub unsafe fn arg_f64(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<f64>
     arg(fcinfo, i).map(|d| f64::from_bits(d.value() as u64))
 }
 
+/// A sketch parameter (precision, capacity, epsilon, ...) at argument `i`: it must not
+/// be NULL and, in an aggregate, must be a constant, so it is the same for every row
+/// and a column can never be taken for a parameter by mistake.
+pub unsafe fn param_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize, name: &str) -> pg_sys::Datum {
+    let Some(d) = arg(fcinfo, i) else {
+        raise(SketchError::invalid(format!("{name} must not be NULL")));
+    };
+    let aggref = pg_sys::AggGetAggref(fcinfo);
+    if !aggref.is_null() && i >= 1 {
+        // Argument i of a transition function is argument i-1 of the aggregate.
+        let tle = pg_sys::list_nth((*aggref).args, (i - 1) as i32) as *mut pg_sys::TargetEntry;
+        if !tle.is_null() && !pgrx::is_a((*tle).expr as *mut pg_sys::Node, pg_sys::NodeTag::T_Const) {
+            raise(
+                SketchError::invalid(format!("{name} must be a constant, the same for every row"))
+                    .with_hint("Parameters are fixed for the whole aggregate. To weight each row by a column, pass it as the bigint weight argument, e.g. quantity::bigint."),
+            );
+        }
+    }
+    d
+}
+
+/// A weight argument: NULL skips the row (`None`), a negative weight is an ERROR.
+#[inline]
+pub unsafe fn weight_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<u64> {
+    let w = arg_i64(fcinfo, i)?;
+    if w < 0 {
+        raise(SketchError::invalid(format!("weight {w} is negative"))
+            .with_hint("Weights count units (items, cents); use 0 or more."));
+    }
+    Some(w as u64)
+}
+
 /// The actual type of argument `i` (for polymorphic arguments).
 pub unsafe fn arg_type(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> pg_sys::Oid {
     pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32)

@@ -1,35 +1,13 @@
 //! SQL functions of the `hll` type (HyperLogLog distinct counts).
 
-use crate::fmgr::{arg, arg_f64, arg_i32, arg_type, raise, return_record, OrRaise};
-use crate::item::ItemKind;
-use crate::state::{sketch_arg, sketch_datum, state_datum, state_or_init, AggState, Sketch};
-use crate::{pg_function, sketch_type_functions};
+use crate::fmgr::{arg, arg_f64, param_arg, return_record, OrRaise};
+use crate::item::{check_item_tag, ItemKind};
+use crate::state::{build_state, sketch_arg, sketch_datum, state_datum};
+use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::hll::{check_precision, Hll, DEFAULT_PRECISION};
-use topk_core::SketchError;
 
-impl Sketch for Hll {
-    const TYPE_NAME: &'static str = "hll";
-    fn to_bytes(&self) -> Vec<u8> {
-        Hll::to_bytes(self)
-    }
-    fn from_bytes(bytes: &[u8]) -> topk_core::Result<Self> {
-        Hll::from_bytes(bytes)
-    }
-    fn to_text(&self) -> String {
-        Hll::to_text(self)
-    }
-    fn from_text(text: &str) -> topk_core::Result<Self> {
-        Hll::from_text(text)
-    }
-    fn to_json(&self) -> serde_json::Value {
-        Hll::to_json(self)
-    }
-    fn merge(&mut self, other: &Self) -> topk_core::Result<()> {
-        Hll::merge(self, other)
-    }
-}
-
+impl_sketch!(Hll, "hll");
 sketch_type_functions!(Hll, hll);
 
 /// The precision argument at `i`, if the function has one.
@@ -37,10 +15,7 @@ unsafe fn precision_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u8 {
     if i >= crate::fmgr::nargs(fcinfo) {
         return DEFAULT_PRECISION;
     }
-    match arg_i32(fcinfo, i) {
-        Some(p) => check_precision(p as i64).or_raise(),
-        None => raise(SketchError::invalid("hll precision must not be NULL")),
-    }
+    check_precision(param_arg(fcinfo, i, "hll precision").value() as i32 as i64).or_raise()
 }
 
 /// Adds a non-NULL value of the item kind to a sketch.
@@ -51,47 +26,23 @@ unsafe fn add_value(h: &mut Hll, kind: ItemKind, d: pg_sys::Datum) {
 
 // hll_trans(state internal, value anyelement [, precision int]) -> internal
 pg_function!(fn hll_trans(fcinfo) {
-    let precision = precision_arg(fcinfo, 2);
-    let state = crate::state::state_arg::<Hll>(fcinfo, 0);
-    let Some(value) = arg(fcinfo, 1) else {
-        return match state {
-            Some(s) => state_datum(s),
-            None => crate::fmgr::return_null(fcinfo),
-        };
-    };
-    let state = match state {
-        Some(s) => s,
-        None => state_or_init(fcinfo, || new_state(fcinfo, precision)),
-    };
-    if state.sketch.precision() != precision {
-        raise(SketchError::invalid("hll precision must be the same for every row of an aggregate"));
+    let state = build_state(fcinfo, || precision_arg(fcinfo, 2), |precision, kind, typoid| {
+        let mut h = Hll::new(precision).or_raise();
+        h.item_type = kind.hash_tag(typoid);
+        h
+    });
+    let Some(state) = state else { return crate::fmgr::return_null(fcinfo) };
+    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
+        add_value(&mut state.sketch, kind, value);
     }
-    let kind = state.item.expect("build state knows its item kind");
-    add_value(&mut state.sketch, kind, value);
     state_datum(state)
 });
-
-unsafe fn new_state(fcinfo: pg_sys::FunctionCallInfo, precision: u8) -> AggState<Hll> {
-    let typoid = arg_type(fcinfo, 1);
-    let kind = ItemKind::for_type(typoid);
-    let mut sketch = Hll::new(precision).or_raise();
-    sketch.item_type = kind.hash_tag(typoid);
-    AggState { sketch, item: Some(kind) }
-}
 
 // hll_add(hll, anyelement) -> hll: NULL value leaves the sketch as it is.
 pg_function!(fn hll_add(fcinfo) {
     let Some(mut h) = sketch_arg::<Hll>(fcinfo, 0) else { return crate::fmgr::return_null(fcinfo) };
     if let Some(value) = arg(fcinfo, 1) {
-        let typoid = arg_type(fcinfo, 1);
-        let kind = ItemKind::for_type(typoid);
-        let tag = kind.hash_tag(typoid);
-        if h.item_type == 0 {
-            h.item_type = tag;
-        } else if tag != 0 && h.item_type != tag {
-            raise(SketchError::mismatch("value is of another type than the items of this hll")
-                .with_hint("Add values of the type the sketch was built from."));
-        }
+        let kind = check_item_tag(&mut h.item_type, fcinfo, 1, "hll");
         add_value(&mut h, kind, value);
     }
     sketch_datum(&h)

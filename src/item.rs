@@ -105,3 +105,18 @@ fn check_len(b: &[u8]) -> &[u8] {
     }
     b
 }
+
+/// Checks that a value's type fits the sketch's items, adopting it if the sketch has none.
+pub unsafe fn check_item_tag(item_type: &mut u32, fcinfo: pg_sys::FunctionCallInfo, i: usize, what: &str) -> ItemKind {
+    let typoid = crate::fmgr::arg_type(fcinfo, i);
+    let kind = ItemKind::for_type(typoid);
+    let tag = kind.hash_tag(typoid);
+    if *item_type == 0 {
+        *item_type = tag;
+    } else if tag != 0 && *item_type != tag {
+        raise(SketchError::mismatch(format!("value is of another type than the items of this {what}"))
+            .with_hint("Use values of the type the sketch was built from."));
+    }
+    kind
+}
+

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+pub mod cms;
 pub mod fmgr;
 pub mod hll;
 pub mod item;
@@ -15,6 +16,8 @@ pub mod state;
 
 extension_sql_file!("../sql/topk_pg.sql", name = "topk_pg", bootstrap);
 extension_sql_file!("../sql/hll.sql", name = "hll", requires = ["topk_pg"]);
+extension_sql_file!("../sql/cms.sql", name = "cms", requires = ["hll"]);
+extension_sql_file!("../sql/pipeline.sql", name = "pipeline", finalize);
 
 pg_function!(fn topk_pg_version(fcinfo) {
     let _ = fcinfo;

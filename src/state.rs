@@ -29,6 +29,34 @@ pub trait Sketch: Sized + Clone + 'static {
     fn merge(&mut self, other: &Self) -> topk_core::Result<()>;
 }
 
+/// Implements [`Sketch`] for a core type whose inherent methods have the trait's names.
+#[macro_export]
+macro_rules! impl_sketch {
+    ($S:ty, $name:literal) => {
+        impl $crate::state::Sketch for $S {
+            const TYPE_NAME: &'static str = $name;
+            fn to_bytes(&self) -> Vec<u8> {
+                <$S>::to_bytes(self)
+            }
+            fn from_bytes(bytes: &[u8]) -> topk_core::Result<Self> {
+                <$S>::from_bytes(bytes)
+            }
+            fn to_text(&self) -> String {
+                <$S>::to_text(self)
+            }
+            fn from_text(text: &str) -> topk_core::Result<Self> {
+                <$S>::from_text(text)
+            }
+            fn to_json(&self) -> serde_json::Value {
+                <$S>::to_json(self)
+            }
+            fn merge(&mut self, other: &Self) -> topk_core::Result<()> {
+                <$S>::merge(self, other)
+            }
+        }
+    };
+}
+
 /// The working state of an aggregate.
 #[derive(Clone)]
 pub struct AggState<S> {
@@ -71,16 +99,27 @@ pub unsafe fn state_arg<'a, S>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Op
     arg(fcinfo, i).map(|d| &mut *(d.cast_mut_ptr::<AggState<S>>()))
 }
 
-/// The state of argument 0, or a new one from `init` (called once per group).
+/// The state of a build aggregate's transition function `trans(state, value, params...)`:
+/// the existing one, or a new one made by `init(params, item kind, item type)` on the
+/// first non-NULL value. While there is no state, `params` is called on every row, so
+/// bad parameters raise an ERROR even when every value is NULL; after that the
+/// parameters are constants (see [`crate::fmgr::param_arg`]) and are not read again.
+/// `None` means no state yet (the value was NULL).
 #[inline]
-pub unsafe fn state_or_init<'a, S>(
+pub unsafe fn build_state<'a, S, P>(
     fcinfo: pg_sys::FunctionCallInfo,
-    init: impl FnOnce() -> AggState<S>,
-) -> &'a mut AggState<S> {
-    match state_arg(fcinfo, 0) {
-        Some(s) => s,
-        None => &mut *keep_in_context(fcinfo, init()),
+    params: impl FnOnce() -> P,
+    init: impl FnOnce(P, ItemKind, pg_sys::Oid) -> S,
+) -> Option<&'a mut AggState<S>> {
+    if let Some(s) = state_arg(fcinfo, 0) {
+        return Some(s);
     }
+    let p = params();
+    arg(fcinfo, 1)?;
+    let typoid = crate::fmgr::arg_type(fcinfo, 1);
+    let kind = ItemKind::for_type(typoid);
+    let sketch = init(p, kind, typoid);
+    Some(&mut *keep_in_context(fcinfo, AggState { sketch, item: Some(kind) }))
 }
 
 #[inline]
