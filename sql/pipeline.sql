@@ -1,0 +1,1 @@
+-- The Lambda pipeline (topk schema): being written.
