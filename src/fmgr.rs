@@ -205,3 +205,27 @@ pub unsafe fn return_record(fcinfo: pg_sys::FunctionCallInfo, values: &mut [pg_s
     let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
     pg_sys::heap_copy_tuple_as_datum(tuple, tupdesc)
 }
+
+/// A set-returning function's result, materialized: rows go into a tuplestore that
+/// PostgreSQL reads when the function returns.
+pub struct RowSink {
+    rsinfo: *mut pg_sys::ReturnSetInfo,
+}
+
+impl RowSink {
+    pub unsafe fn new(fcinfo: pg_sys::FunctionCallInfo) -> Self {
+        pg_sys::InitMaterializedSRF(fcinfo, 0);
+        RowSink { rsinfo: (*fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo }
+    }
+    /// The type of result column `i` (0-based).
+    pub unsafe fn column_type(&self, i: usize) -> pg_sys::Oid {
+        let desc = (*self.rsinfo).setDesc;
+        (*(*desc).attrs.as_ptr().add(i)).atttypid
+    }
+    pub unsafe fn push(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
+        pg_sys::tuplestore_putvalues((*self.rsinfo).setResult, (*self.rsinfo).setDesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+    }
+    pub fn finish(self) -> pg_sys::Datum {
+        pg_sys::Datum::from(0usize)
+    }
+}

@@ -120,3 +120,47 @@ pub unsafe fn check_item_tag(item_type: &mut u32, fcinfo: pg_sys::FunctionCallIn
     kind
 }
 
+
+/// An item read back out of a sketch.
+#[derive(Clone, Copy, Debug)]
+pub enum StoredItem<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+impl StoredItem<'_> {
+    /// The item's text form: integers in decimal, uuids in their usual form, other
+    /// items as the text they were counted by (invalid UTF-8 shown as `\x` hex).
+    pub fn to_text(self, item_tag: u32) -> String {
+        match self {
+            StoredItem::Int(v) => v.to_string(),
+            StoredItem::Bytes(b) if item_tag == u32::from(pg_sys::UUIDOID) && b.len() == 16 => {
+                let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            }
+            StoredItem::Bytes(b) => match std::str::from_utf8(b) {
+                Ok(s) => s.to_string(),
+                Err(_) => format!("\\x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+            },
+        }
+    }
+
+    /// The item as a datum of SQL type `typoid` (integers and text directly, any other
+    /// type through its input function, which raises the usual ERROR when the item is
+    /// not a valid value of that type).
+    pub unsafe fn to_datum(self, item_tag: u32, typoid: pg_sys::Oid) -> pg_sys::Datum {
+        match (self, typoid) {
+            (StoredItem::Int(v), pg_sys::INT8OID) => pg_sys::Datum::from(v),
+            (StoredItem::Int(v), pg_sys::INT4OID) if i32::try_from(v).is_ok() => pg_sys::Datum::from(v as i32),
+            (StoredItem::Bytes(b), pg_sys::TEXTOID | pg_sys::VARCHAROID) if std::str::from_utf8(b).is_ok() => {
+                pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(b.as_ptr() as *const std::ffi::c_char, b.len() as i32))
+            }
+            _ => {
+                let text = std::ffi::CString::new(self.to_text(item_tag)).unwrap_or_default();
+                let (mut input_fn, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+                pg_sys::getTypeInputInfo(typoid, &mut input_fn, &mut ioparam);
+                pg_sys::OidInputFunctionCall(input_fn, text.as_ptr() as *mut std::ffi::c_char, ioparam, -1)
+            }
+        }
+    }
+}

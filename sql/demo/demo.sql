@@ -1,5 +1,6 @@
 -- The demo dashboard (run by `make demo` in its private cluster).
 \pset footer off
+SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS topk_pg CASCADE;
 CREATE EXTENSION topk_pg;
 SELECT topk_pg_version() AS "topk_pg version";
@@ -13,7 +14,7 @@ CREATE TABLE sales_events (
     user_id     bigint      NOT NULL,
     quantity    int         NOT NULL
 );
-SELECT setseed(0.42);
+SELECT setseed(0.42) \g /dev/null
 INSERT INTO sales_events
 SELECT timestamptz '2024-01-01 00:00+00' + random() * interval '7 days',
        floor(exp(random() * ln(50000)))::bigint,
