@@ -44,7 +44,8 @@ jit = off
 CONF
     fi
     if ! "${RUN[@]}" "$BINDIR/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-        "${RUN[@]}" "$BINDIR/pg_ctl" -D "$PGDATA" -l "$BASE/server.log" -w start >/dev/null
+        # No Rust backtraces in error details, whatever the caller's environment.
+        "${RUN[@]}" env RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 "$BINDIR/pg_ctl" -D "$PGDATA" -l "$BASE/server.log" -w start >/dev/null
     fi
     "$BINDIR/psql" -h "$TOPK_SOCKET" -p "$TOPK_PORT" -U "$SUPERUSER" -d postgres -Xq \
         -c "SELECT 1 FROM pg_database WHERE datname = '$TOPK_DB'" -At | grep -q 1 ||
