@@ -10,13 +10,17 @@ use pgrx::prelude::*;
 
 pub mod cms;
 pub mod fmgr;
+pub mod heavy_hitters;
 pub mod hll;
 pub mod item;
+pub mod spacesaving;
 pub mod state;
 
 extension_sql_file!("../sql/topk_pg.sql", name = "topk_pg", bootstrap);
 extension_sql_file!("../sql/hll.sql", name = "hll", requires = ["topk_pg"]);
 extension_sql_file!("../sql/cms.sql", name = "cms", requires = ["hll"]);
+extension_sql_file!("../sql/spacesaving.sql", name = "spacesaving", requires = ["cms"]);
+extension_sql_file!("../sql/heavy_hitters.sql", name = "heavy_hitters", requires = ["spacesaving"]);
 extension_sql_file!("../sql/pipeline.sql", name = "pipeline", finalize);
 
 pg_function!(fn topk_pg_version(fcinfo) {

@@ -497,4 +497,34 @@ mod tests {
         assert!(h.count_bounds(1.5).is_err());
         assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-5);
     }
+
+    proptest::proptest! {
+        /// Merge is commutative and associative: the union of the same sets in any
+        /// order and grouping gives the same sketch (sparse and dense alike).
+        #[test]
+        fn merge_commutative_associative(a in proptest::collection::vec(0u32..5000, 0..3000),
+                                         b in proptest::collection::vec(0u32..5000, 0..3000),
+                                         c in proptest::collection::vec(0u32..5000, 0..3000)) {
+            let sketch = |v: &[u32]| {
+                let mut h = Hll::new(10).unwrap();
+                v.iter().for_each(|x| h.add_hash(hash_i64(*x as i64)));
+                h
+            };
+            let (sa, sb, sc) = (sketch(&a), sketch(&b), sketch(&c));
+            let mut ab = sa.clone();
+            ab.merge(&sb).unwrap();
+            let mut ba = sb.clone();
+            ba.merge(&sa).unwrap();
+            proptest::prop_assert_eq!(&ab, &ba);
+            let mut ab_c = ab.clone();
+            ab_c.merge(&sc).unwrap();
+            let mut bc = sb.clone();
+            bc.merge(&sc).unwrap();
+            let mut a_bc = sa.clone();
+            a_bc.merge(&bc).unwrap();
+            proptest::prop_assert_eq!(&ab_c, &a_bc);
+            let all: Vec<u32> = a.iter().chain(&b).chain(&c).copied().collect();
+            proptest::prop_assert_eq!(&ab_c, &sketch(&all));
+        }
+    }
 }

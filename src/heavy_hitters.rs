@@ -1,0 +1,85 @@
+//! SQL functions of the `heavy_hitters` type (count-min + space-saving hybrid).
+
+use crate::fmgr::{arg, nargs, param_arg, return_null, weight_arg, OrRaise};
+use crate::item::{check_item_tag, Item};
+use crate::spacesaving::{item_rows, items_n_arg};
+use crate::state::{build_state, sketch_arg, state_datum};
+use crate::{impl_sketch, pg_function, sketch_type_functions};
+use pgrx::pg_sys;
+use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
+use topk_core::heavy_hitters::{check_k, HeavyHitters, DEFAULT_K};
+
+impl_sketch!(HeavyHitters, "heavy_hitters");
+sketch_type_functions!(HeavyHitters, heavy_hitters);
+
+#[inline]
+unsafe fn add(s: &mut HeavyHitters, item: Item, weight: u64) {
+    let h = item.hash();
+    match item {
+        Item::Int(v) => s.update_int(v, h, weight),
+        Item::Bytes(b) => s.update_bytes(&b, h, weight),
+    }
+    .or_raise()
+}
+
+/// Parameters `[k int [, epsilon float8, delta float8]]` starting at argument `i`.
+unsafe fn params(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> (u32, f64, f64) {
+    let n = nargs(fcinfo);
+    let k = if n > i { check_k(param_arg(fcinfo, i, "heavy_hitters k").value() as i32 as i64).or_raise() } else { DEFAULT_K };
+    if n > i + 2 {
+        let e = f64::from_bits(param_arg(fcinfo, i + 1, "heavy_hitters epsilon").value() as u64);
+        let d = f64::from_bits(param_arg(fcinfo, i + 2, "heavy_hitters delta").value() as u64);
+        (k, e, d)
+    } else {
+        (k, DEFAULT_EPSILON, DEFAULT_DELTA)
+    }
+}
+
+#[inline]
+unsafe fn trans(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
+    let first_param = if weighted { 3 } else { 2 };
+    let state = build_state(fcinfo, || params(fcinfo, first_param), |(k, e, d), kind, typoid| {
+        let mut s = HeavyHitters::new(k, e, d).or_raise();
+        s.set_item_type(kind.hash_tag(typoid));
+        s
+    });
+    let Some(state) = state else { return return_null(fcinfo) };
+    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
+        let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
+        if let Some(w) = weight {
+            add(&mut state.sketch, kind.item(value), w);
+        }
+    }
+    state_datum(state)
+}
+
+// heavy_hitters_trans(state, value [, k int [, epsilon, delta]])
+pg_function!(fn heavy_hitters_trans(fcinfo) { trans(fcinfo, false) });
+// heavy_hitters_trans_weighted(state, value, weight bigint [, k int [, epsilon, delta]])
+pg_function!(fn heavy_hitters_trans_weighted(fcinfo) { trans(fcinfo, true) });
+
+// heavy_hitters_items(sketch, n int [, type_hint anyelement])
+pg_function!(fn heavy_hitters_items(fcinfo) {
+    let s = sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict");
+    let n = items_n_arg(fcinfo, s.k() as usize);
+    let entries = s.top(n).into_iter().map(|e| (e.item, e.count, e.error, e.guaranteed));
+    item_rows(fcinfo, s.item_type(), entries)
+});
+
+// heavy_hitters_estimate(sketch, value) -> bigint: an upper bound of the value's count.
+pg_function!(fn heavy_hitters_estimate(fcinfo) {
+    let s = sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict");
+    let mut tag = s.item_type();
+    let kind = check_item_tag(&mut tag, fcinfo, 1, "heavy_hitters");
+    let item = kind.item(arg(fcinfo, 1).expect("strict"));
+    let h = item.hash();
+    let (count, _error) = match item {
+        Item::Int(v) => s.estimate_int(v, h),
+        Item::Bytes(b) => s.estimate_bytes(&b, h),
+    };
+    pg_sys::Datum::from(count as i64)
+});
+
+pg_function!(fn heavy_hitters_total(fcinfo) {
+    pg_sys::Datum::from(sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict").total() as i64)
+});

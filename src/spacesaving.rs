@@ -1,0 +1,141 @@
+//! SQL functions of the `spacesaving` type (Space-Saving top-K with error bounds).
+//!
+//! `topk_agg` over `bigint`, `integer` and `text` columns returns the domains
+//! `spacesaving_bigint`, `spacesaving_integer` and `spacesaving_text` (all
+//! `spacesaving` underneath), so that `topk_items(sketch)` can return the items in
+//! their own type with no cast and no type hint; other item types use the type-hint
+//! form `topk_items(sketch, n, NULL::uuid)`.
+
+use crate::fmgr::{arg, arg_i32, nargs, param_arg, raise, return_null, weight_arg, OrRaise, RowSink};
+use crate::item::{check_item_tag, Item, StoredItem};
+use crate::state::{build_state, sketch_arg, state_datum};
+use crate::{impl_sketch, pg_function, sketch_type_functions};
+use pgrx::pg_sys;
+use topk_core::spacesaving::{self, check_capacity, SpaceSaving, DEFAULT_CAPACITY};
+use topk_core::SketchError;
+
+impl_sketch!(SpaceSaving, "spacesaving");
+sketch_type_functions!(SpaceSaving, topk);
+
+/// Counts a non-NULL item.
+#[inline]
+unsafe fn add(s: &mut SpaceSaving, item: Item, weight: u64) {
+    let h = item.hash();
+    match item {
+        Item::Int(v) => s.update_int(v, h, weight),
+        Item::Bytes(b) => s.update_bytes(&b, h, weight),
+    }
+    .or_raise()
+}
+
+unsafe fn capacity_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u32 {
+    if i >= nargs(fcinfo) {
+        return DEFAULT_CAPACITY;
+    }
+    check_capacity(param_arg(fcinfo, i, "topk capacity").value() as i32 as i64).or_raise()
+}
+
+/// The shared body of the unweighted and weighted transition functions.
+#[inline]
+unsafe fn trans(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
+    let capacity_at = if weighted { 3 } else { 2 };
+    let state = build_state(fcinfo, || capacity_arg(fcinfo, capacity_at), |capacity, kind, typoid| {
+        let mut s = SpaceSaving::new(capacity).or_raise();
+        s.item_type = kind.hash_tag(typoid);
+        s
+    });
+    let Some(state) = state else { return return_null(fcinfo) };
+    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
+        let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
+        if let Some(w) = weight {
+            add(&mut state.sketch, kind.item(value), w);
+        }
+    }
+    state_datum(state)
+}
+
+// topk_trans(state, value [, capacity int])
+pg_function!(fn topk_trans(fcinfo) { trans(fcinfo, false) });
+// topk_trans_weighted(state, value, weight bigint [, capacity int])
+pg_function!(fn topk_trans_weighted(fcinfo) { trans(fcinfo, true) });
+
+// topk_add(sketch, value [, weight bigint]) -> sketch
+pg_function!(fn topk_add(fcinfo) {
+    let Some(mut s) = sketch_arg::<SpaceSaving>(fcinfo, 0) else { return return_null(fcinfo) };
+    if let Some(value) = arg(fcinfo, 1) {
+        let kind = check_item_tag(&mut s.item_type, fcinfo, 1, "spacesaving");
+        let weight = if nargs(fcinfo) >= 3 { weight_arg(fcinfo, 2) } else { Some(1) };
+        if let Some(w) = weight {
+            add(&mut s, kind.item(value), w);
+        }
+    }
+    crate::state::sketch_datum(&s)
+});
+
+/// The `n` argument of an items function (`NULL`: all of them).
+pub unsafe fn items_n_arg(fcinfo: pg_sys::FunctionCallInfo, all: usize) -> usize {
+    match arg_i32(fcinfo, 1) {
+        None => all,
+        Some(n) if n >= 0 => n as usize,
+        Some(n) => raise(SketchError::invalid(format!("number of items {n} is negative"))),
+    }
+}
+
+/// Returns rows `(rank, item, count, error, guaranteed)`. The item column's type comes
+/// from the declared result: a domain's item type, the type hint, or text.
+pub unsafe fn item_rows(
+    fcinfo: pg_sys::FunctionCallInfo,
+    item_tag: u32,
+    entries: impl Iterator<Item = (spacesaving::Item, u64, u64, bool)>,
+) -> pg_sys::Datum {
+    let mut rows = RowSink::new(fcinfo);
+    let item_type = rows.column_type(1);
+    for (rank, (item, count, error, guaranteed)) in entries.enumerate() {
+        let item = match &item {
+            spacesaving::Item::Int(v) => StoredItem::Int(*v),
+            spacesaving::Item::Bytes(b) => StoredItem::Bytes(b),
+        };
+        let mut values = [
+            pg_sys::Datum::from(rank as i32 + 1),
+            item.to_datum(item_tag, item_type),
+            pg_sys::Datum::from(count as i64),
+            pg_sys::Datum::from(error as i64),
+            pg_sys::Datum::from(guaranteed),
+        ];
+        rows.push(&mut values, &mut [false; 5]);
+    }
+    rows.finish()
+}
+
+// topk_items(sketch, n int [, type_hint anyelement]) -> SETOF (rank, item, count, error, guaranteed)
+pg_function!(fn topk_items(fcinfo) {
+    let s = sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
+    let n = items_n_arg(fcinfo, s.capacity() as usize);
+    let entries = s.top(n).into_iter().map(|e| (e.item, e.count, e.error, e.guaranteed));
+    item_rows(fcinfo, s.item_type, entries)
+});
+
+// topk_estimate(sketch, value) -> bigint: an upper bound of the value's count.
+pg_function!(fn topk_estimate(fcinfo) {
+    let mut s = sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
+    let kind = check_item_tag(&mut s.item_type, fcinfo, 1, "spacesaving");
+    let item = kind.item(arg(fcinfo, 1).expect("strict"));
+    let h = item.hash();
+    let (count, _error) = match item {
+        Item::Int(v) => s.estimate_int(v, h),
+        Item::Bytes(b) => s.estimate_bytes(&b, h),
+    };
+    pg_sys::Datum::from(count as i64)
+});
+
+pg_function!(fn topk_total(fcinfo) {
+    pg_sys::Datum::from(sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict").total() as i64)
+});
+
+pg_function!(fn topk_capacity(fcinfo) {
+    pg_sys::Datum::from(sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict").capacity() as i32)
+});
+
+pg_function!(fn topk_threshold(fcinfo) {
+    pg_sys::Datum::from(sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict").threshold() as i64)
+});
