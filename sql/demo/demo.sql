@@ -25,15 +25,15 @@ ANALYZE sales_events;
 SELECT count(*) AS "sample events loaded" FROM sales_events;
 
 \echo
-\echo 'Top 10 products this week, with distinct buyers from a HyperLogLog sketch per product'
-SELECT rank() OVER (ORDER BY count(*) DESC) AS rank,
-       product_id,
-       count(*) AS sales,
-       hll_count(hll_agg(user_id)) AS buyers
-FROM sales_events
-GROUP BY product_id
-ORDER BY sales DESC, product_id
-LIMIT 10;
+\echo 'Top 10 products this week from one space-saving sketch (count - error <= true count <= count),'
+\echo 'with distinct buyers per product from HyperLogLog sketches'
+WITH top AS (SELECT * FROM topk_items((SELECT topk_agg(product_id) FROM sales_events), 10))
+SELECT top.rank, top.item AS product_id, top.count AS sales, top.error, top.guaranteed,
+       b.buyers
+FROM top
+JOIN LATERAL (SELECT hll_count(hll_agg(user_id)) AS buyers
+              FROM sales_events WHERE product_id = top.item) b ON true
+ORDER BY top.rank;
 
 \echo 'Unique buyers per day: daily hll sketches, rolled up into the week with hll_merge_agg'
 CREATE TEMP TABLE daily AS
