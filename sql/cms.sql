@@ -26,52 +26,43 @@ CREATE FUNCTION cms_to_json(cms) RETURNS jsonb
 CREATE CAST (cms AS jsonb) WITH FUNCTION cms_to_json(cms);
 
 -- Aggregate support: 2 or 4 arguments unweighted, 3 or 5 weighted.
-CREATE FUNCTION cms_trans(internal, anyelement) RETURNS internal
+CREATE FUNCTION cms_trans(cms, anyelement) RETURNS cms
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'cms_trans';
-CREATE FUNCTION cms_trans(internal, anyelement, bigint) RETURNS internal
+CREATE FUNCTION cms_trans(cms, anyelement, bigint) RETURNS cms
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'cms_trans';
-CREATE FUNCTION cms_trans(internal, anyelement, double precision, double precision) RETURNS internal
+CREATE FUNCTION cms_trans(cms, anyelement, double precision, double precision) RETURNS cms
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'cms_trans';
-CREATE FUNCTION cms_trans(internal, anyelement, bigint, double precision, double precision) RETURNS internal
+CREATE FUNCTION cms_trans(cms, anyelement, bigint, double precision, double precision) RETURNS cms
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'cms_trans';
-CREATE FUNCTION cms_merge_trans(internal, cms) RETURNS internal
+CREATE FUNCTION cms_merge_trans(cms, cms) RETURNS cms
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'cms_merge_trans';
-CREATE FUNCTION cms_combine(internal, internal) RETURNS internal
+CREATE FUNCTION cms_combine(cms, cms) RETURNS cms
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'cms_combine';
-CREATE FUNCTION cms_serial(internal) RETURNS bytea
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'cms_serial';
-CREATE FUNCTION cms_deserial(bytea, internal) RETURNS internal
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'cms_deserial';
-CREATE FUNCTION cms_final(internal) RETURNS cms
+CREATE FUNCTION cms_final(cms) RETURNS cms
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'cms_final';
 
 CREATE AGGREGATE cms_agg(value anyelement) (
-    SFUNC = cms_trans, STYPE = internal, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, SERIALFUNC = cms_serial, DESERIALFUNC = cms_deserial,
-    PARALLEL = SAFE
+    SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
+    COMBINEFUNC = cms_combine, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, weight bigint) (
-    SFUNC = cms_trans, STYPE = internal, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, SERIALFUNC = cms_serial, DESERIALFUNC = cms_deserial,
-    PARALLEL = SAFE
+    SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
+    COMBINEFUNC = cms_combine, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, epsilon double precision, delta double precision) (
-    SFUNC = cms_trans, STYPE = internal, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, SERIALFUNC = cms_serial, DESERIALFUNC = cms_deserial,
-    PARALLEL = SAFE
+    SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
+    COMBINEFUNC = cms_combine, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, weight bigint, epsilon double precision, delta double precision) (
-    SFUNC = cms_trans, STYPE = internal, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, SERIALFUNC = cms_serial, DESERIALFUNC = cms_deserial,
-    PARALLEL = SAFE
+    SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
+    COMBINEFUNC = cms_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cms_agg(anyelement) IS
     'count-min sketch of the non-NULL values, epsilon 0.001 and delta 0.01';
 
 CREATE AGGREGATE cms_merge_agg(sketch cms) (
-    SFUNC = cms_merge_trans, STYPE = internal, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, SERIALFUNC = cms_serial, DESERIALFUNC = cms_deserial,
-    PARALLEL = SAFE
+    SFUNC = cms_merge_trans, STYPE = cms, FINALFUNC = cms_final,
+    COMBINEFUNC = cms_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cms_merge_agg(cms) IS 'sum of count-min sketches of the same dimensions';
 

@@ -34,27 +34,23 @@ CREATE CAST (heavy_hitters AS jsonb) WITH FUNCTION heavy_hitters_to_json(heavy_h
 
 -- Aggregate support: parameters [k int [, epsilon, delta]] follow the value, or the
 -- value and its weight.
-CREATE FUNCTION heavy_hitters_trans(internal, anyelement) RETURNS internal
+CREATE FUNCTION heavy_hitters_trans(heavy_hitters, anyelement) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_trans';
-CREATE FUNCTION heavy_hitters_trans(internal, anyelement, integer) RETURNS internal
+CREATE FUNCTION heavy_hitters_trans(heavy_hitters, anyelement, integer) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_trans';
-CREATE FUNCTION heavy_hitters_trans(internal, anyelement, integer, double precision, double precision) RETURNS internal
+CREATE FUNCTION heavy_hitters_trans(heavy_hitters, anyelement, integer, double precision, double precision) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_trans';
-CREATE FUNCTION heavy_hitters_trans_weighted(internal, anyelement, bigint) RETURNS internal
+CREATE FUNCTION heavy_hitters_trans_weighted(heavy_hitters, anyelement, bigint) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_trans_weighted';
-CREATE FUNCTION heavy_hitters_trans_weighted(internal, anyelement, bigint, integer) RETURNS internal
+CREATE FUNCTION heavy_hitters_trans_weighted(heavy_hitters, anyelement, bigint, integer) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_trans_weighted';
-CREATE FUNCTION heavy_hitters_trans_weighted(internal, anyelement, bigint, integer, double precision, double precision) RETURNS internal
+CREATE FUNCTION heavy_hitters_trans_weighted(heavy_hitters, anyelement, bigint, integer, double precision, double precision) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_trans_weighted';
-CREATE FUNCTION heavy_hitters_merge_trans(internal, heavy_hitters) RETURNS internal
+CREATE FUNCTION heavy_hitters_merge_trans(heavy_hitters, heavy_hitters) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge_trans';
-CREATE FUNCTION heavy_hitters_combine(internal, internal) RETURNS internal
+CREATE FUNCTION heavy_hitters_combine(heavy_hitters, heavy_hitters) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_combine';
-CREATE FUNCTION heavy_hitters_serial(internal) RETURNS bytea
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_serial';
-CREATE FUNCTION heavy_hitters_deserial(bytea, internal) RETURNS internal
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_deserial';
-CREATE FUNCTION heavy_hitters_final(internal) RETURNS heavy_hitters
+CREATE FUNCTION heavy_hitters_final(heavy_hitters) RETURNS heavy_hitters
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_final';
 
 DO $$
@@ -71,14 +67,13 @@ BEGIN
     LOOP
         IF t.sketch <> 'heavy_hitters' THEN
             EXECUTE format($f$
-                CREATE FUNCTION %1$I(internal) RETURNS %2$s
+                CREATE FUNCTION %1$I(heavy_hitters) RETURNS %2$s
                     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_final';
-                CREATE FUNCTION heavy_hitters_merge_trans(internal, %2$s) RETURNS internal
+                CREATE FUNCTION heavy_hitters_merge_trans(heavy_hitters, %2$s) RETURNS heavy_hitters
                     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge_trans';
                 CREATE AGGREGATE heavy_hitters_merge_agg(sketch %2$s) (
-                    SFUNC = heavy_hitters_merge_trans, STYPE = internal, FINALFUNC = %1$I,
-                    COMBINEFUNC = heavy_hitters_combine, SERIALFUNC = heavy_hitters_serial,
-                    DESERIALFUNC = heavy_hitters_deserial, PARALLEL = SAFE);
+                    SFUNC = heavy_hitters_merge_trans, STYPE = heavy_hitters, FINALFUNC = %1$I,
+                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE);
                 CREATE FUNCTION heavy_hitters_items(sketch %2$s, n integer DEFAULT NULL)
                     RETURNS TABLE (rank integer, item %3$s, count bigint, error bigint, guaranteed boolean)
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items'$f$,
@@ -87,13 +82,11 @@ BEGIN
         FOREACH args IN ARRAY ARRAY['', ', k integer', ', k integer, epsilon double precision, delta double precision'] LOOP
             EXECUTE format($f$
                 CREATE AGGREGATE heavy_hitters_agg(value %1$s %3$s) (
-                    SFUNC = heavy_hitters_trans, STYPE = internal, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, SERIALFUNC = heavy_hitters_serial,
-                    DESERIALFUNC = heavy_hitters_deserial, PARALLEL = SAFE);
+                    SFUNC = heavy_hitters_trans, STYPE = heavy_hitters, FINALFUNC = %2$I,
+                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE);
                 CREATE AGGREGATE heavy_hitters_agg(value %1$s, weight bigint %3$s) (
-                    SFUNC = heavy_hitters_trans_weighted, STYPE = internal, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, SERIALFUNC = heavy_hitters_serial,
-                    DESERIALFUNC = heavy_hitters_deserial, PARALLEL = SAFE)$f$,
+                    SFUNC = heavy_hitters_trans_weighted, STYPE = heavy_hitters, FINALFUNC = %2$I,
+                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE)$f$,
                 t.item, t.final, args);
         END LOOP;
         EXECUTE format($f$
@@ -104,9 +97,8 @@ END
 $$;
 
 CREATE AGGREGATE heavy_hitters_merge_agg(sketch heavy_hitters) (
-    SFUNC = heavy_hitters_merge_trans, STYPE = internal, FINALFUNC = heavy_hitters_final,
-    COMBINEFUNC = heavy_hitters_combine, SERIALFUNC = heavy_hitters_serial,
-    DESERIALFUNC = heavy_hitters_deserial, PARALLEL = SAFE
+    SFUNC = heavy_hitters_merge_trans, STYPE = heavy_hitters, FINALFUNC = heavy_hitters_final,
+    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE
 );
 CREATE FUNCTION heavy_hitters_items(sketch heavy_hitters, n integer DEFAULT NULL)
     RETURNS TABLE (rank integer, item text, count bigint, error bigint, guaranteed boolean)

@@ -25,32 +25,28 @@ CREATE FUNCTION hll_to_json(hll) RETURNS jsonb
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'hll_to_json';
 CREATE CAST (hll AS jsonb) WITH FUNCTION hll_to_json(hll);
 
--- Aggregate support (internal state: the sketch is updated in memory, serialized
--- only by the final function and between parallel workers).
-CREATE FUNCTION hll_trans(internal, anyelement) RETURNS internal
+-- Aggregate support. The state is the hll type itself, kept while aggregating as an
+-- expanded object: the sketch is updated in place and flattened only by the final
+-- function, between parallel workers, or when the state is written out (see
+-- src/state.rs). A real state type, not internal, lets Citus push the aggregate down.
+CREATE FUNCTION hll_trans(hll, anyelement) RETURNS hll
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_trans';
-CREATE FUNCTION hll_trans(internal, anyelement, integer) RETURNS internal
+CREATE FUNCTION hll_trans(hll, anyelement, integer) RETURNS hll
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_trans';
-CREATE FUNCTION hll_merge_trans(internal, hll) RETURNS internal
+CREATE FUNCTION hll_merge_trans(hll, hll) RETURNS hll
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_merge_trans';
-CREATE FUNCTION hll_combine(internal, internal) RETURNS internal
+CREATE FUNCTION hll_combine(hll, hll) RETURNS hll
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_combine';
-CREATE FUNCTION hll_serial(internal) RETURNS bytea
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'hll_serial';
-CREATE FUNCTION hll_deserial(bytea, internal) RETURNS internal
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'hll_deserial';
-CREATE FUNCTION hll_final(internal) RETURNS hll
+CREATE FUNCTION hll_final(hll) RETURNS hll
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'hll_final';
 
 CREATE AGGREGATE hll_agg(value anyelement) (
-    SFUNC = hll_trans, STYPE = internal, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, SERIALFUNC = hll_serial, DESERIALFUNC = hll_deserial,
-    PARALLEL = SAFE
+    SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
+    COMBINEFUNC = hll_combine, PARALLEL = SAFE
 );
 CREATE AGGREGATE hll_agg(value anyelement, "precision" integer) (
-    SFUNC = hll_trans, STYPE = internal, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, SERIALFUNC = hll_serial, DESERIALFUNC = hll_deserial,
-    PARALLEL = SAFE
+    SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
+    COMBINEFUNC = hll_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE hll_agg(anyelement) IS
     'HyperLogLog sketch of the distinct non-NULL values, precision 14 (0.81% standard error)';
@@ -58,9 +54,8 @@ COMMENT ON AGGREGATE hll_agg(anyelement, integer) IS
     'HyperLogLog sketch of the distinct non-NULL values at a precision from 4 to 18';
 
 CREATE AGGREGATE hll_merge_agg(sketch hll) (
-    SFUNC = hll_merge_trans, STYPE = internal, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, SERIALFUNC = hll_serial, DESERIALFUNC = hll_deserial,
-    PARALLEL = SAFE
+    SFUNC = hll_merge_trans, STYPE = hll, FINALFUNC = hll_final,
+    COMBINEFUNC = hll_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE hll_merge_agg(hll) IS 'union of hll sketches';
 

@@ -37,23 +37,19 @@ CREATE FUNCTION topk_to_json(spacesaving) RETURNS jsonb
 CREATE CAST (spacesaving AS jsonb) WITH FUNCTION topk_to_json(spacesaving);
 
 -- Aggregate support.
-CREATE FUNCTION topk_trans(internal, anyelement) RETURNS internal
+CREATE FUNCTION topk_trans(spacesaving, anyelement) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_trans';
-CREATE FUNCTION topk_trans(internal, anyelement, integer) RETURNS internal
+CREATE FUNCTION topk_trans(spacesaving, anyelement, integer) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_trans';
-CREATE FUNCTION topk_trans_weighted(internal, anyelement, bigint) RETURNS internal
+CREATE FUNCTION topk_trans_weighted(spacesaving, anyelement, bigint) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_trans_weighted';
-CREATE FUNCTION topk_trans_weighted(internal, anyelement, bigint, integer) RETURNS internal
+CREATE FUNCTION topk_trans_weighted(spacesaving, anyelement, bigint, integer) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_trans_weighted';
-CREATE FUNCTION topk_merge_trans(internal, spacesaving) RETURNS internal
+CREATE FUNCTION topk_merge_trans(spacesaving, spacesaving) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge_trans';
-CREATE FUNCTION topk_combine(internal, internal) RETURNS internal
+CREATE FUNCTION topk_combine(spacesaving, spacesaving) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_combine';
-CREATE FUNCTION topk_serial(internal) RETURNS bytea
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_serial';
-CREATE FUNCTION topk_deserial(bytea, internal) RETURNS internal
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_deserial';
-CREATE FUNCTION topk_final(internal) RETURNS spacesaving
+CREATE FUNCTION topk_final(spacesaving) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_final';
 
 -- Build and merge aggregates and the scalar functions for the base type (any item
@@ -72,14 +68,13 @@ BEGIN
     LOOP
         IF t.sketch <> 'spacesaving' THEN
             EXECUTE format($f$
-                CREATE FUNCTION %1$I(internal) RETURNS %2$s
+                CREATE FUNCTION %1$I(spacesaving) RETURNS %2$s
                     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_final';
-                CREATE FUNCTION topk_merge_trans(internal, %2$s) RETURNS internal
+                CREATE FUNCTION topk_merge_trans(spacesaving, %2$s) RETURNS spacesaving
                     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge_trans';
                 CREATE AGGREGATE topk_merge_agg(sketch %2$s) (
-                    SFUNC = topk_merge_trans, STYPE = internal, FINALFUNC = %1$I,
-                    COMBINEFUNC = topk_combine, SERIALFUNC = topk_serial,
-                    DESERIALFUNC = topk_deserial, PARALLEL = SAFE);
+                    SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = %1$I,
+                    COMBINEFUNC = topk_combine, PARALLEL = SAFE);
                 CREATE FUNCTION topk_items(sketch %2$s, n integer DEFAULT NULL)
                     RETURNS TABLE (rank integer, item %3$s, count bigint, error bigint, guaranteed boolean)
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items'$f$,
@@ -87,21 +82,17 @@ BEGIN
         END IF;
         EXECUTE format($f$
             CREATE AGGREGATE topk_agg(value %1$s) (
-                SFUNC = topk_trans, STYPE = internal, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SERIALFUNC = topk_serial, DESERIALFUNC = topk_deserial,
-                PARALLEL = SAFE);
+                SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
+                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, capacity integer) (
-                SFUNC = topk_trans, STYPE = internal, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SERIALFUNC = topk_serial, DESERIALFUNC = topk_deserial,
-                PARALLEL = SAFE);
+                SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
+                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, weight bigint) (
-                SFUNC = topk_trans_weighted, STYPE = internal, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SERIALFUNC = topk_serial, DESERIALFUNC = topk_deserial,
-                PARALLEL = SAFE);
+                SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
+                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, weight bigint, capacity integer) (
-                SFUNC = topk_trans_weighted, STYPE = internal, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SERIALFUNC = topk_serial, DESERIALFUNC = topk_deserial,
-                PARALLEL = SAFE);
+                SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
+                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
             CREATE FUNCTION topk_merge(a %3$s, b %3$s) RETURNS %3$s
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge';
             CREATE FUNCTION topk_add(sketch %3$s, value anyelement) RETURNS %3$s
@@ -114,9 +105,8 @@ END
 $$;
 
 CREATE AGGREGATE topk_merge_agg(sketch spacesaving) (
-    SFUNC = topk_merge_trans, STYPE = internal, FINALFUNC = topk_final,
-    COMBINEFUNC = topk_combine, SERIALFUNC = topk_serial, DESERIALFUNC = topk_deserial,
-    PARALLEL = SAFE
+    SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = topk_final,
+    COMBINEFUNC = topk_combine, PARALLEL = SAFE
 );
 -- Items of any type, in their text form.
 CREATE FUNCTION topk_items(sketch spacesaving, n integer DEFAULT NULL)

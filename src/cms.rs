@@ -2,7 +2,7 @@
 
 use crate::fmgr::{arg, nargs, param_arg, return_null, weight_arg, OrRaise};
 use crate::item::check_item_tag;
-use crate::state::{build_state, sketch_arg, sketch_datum, state_datum};
+use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
@@ -10,9 +10,9 @@ use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
 impl_sketch!(Cms, "cms");
 sketch_type_functions!(Cms, cms);
 
-// cms_trans(state, value [, weight bigint] [, epsilon float8, delta float8]): the weighted
-// forms have 3 or 5 arguments.
-pg_function!(fn cms_trans(fcinfo) {
+/// cms_trans(state, value [, weight bigint] [, epsilon float8, delta float8]): the
+/// weighted forms have 3 or 5 arguments.
+unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     let n = nargs(fcinfo);
     let weighted = n == 3 || n == 5;
     let params = || {
@@ -24,12 +24,12 @@ pg_function!(fn cms_trans(fcinfo) {
             (DEFAULT_EPSILON, DEFAULT_DELTA)
         }
     };
-    let state = build_state(fcinfo, params, |(e, d), kind, typoid| {
+    let state = build_state::<B, _, _>(fcinfo, params, |(e, d), kind, typoid| {
         let mut c = Cms::new(e, d).or_raise();
         c.item_type = kind.hash_tag(typoid);
         c
     });
-    let Some(state) = state else { return return_null(fcinfo) };
+    let Some(mut state) = state else { return return_null(fcinfo) };
     if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
         let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
         if let Some(w) = weight {
@@ -37,7 +37,10 @@ pg_function!(fn cms_trans(fcinfo) {
         }
     }
     state_datum(state)
-});
+}
+
+pg_function!(fn cms_trans(fcinfo) { trans::<Expanded>(fcinfo) });
+pg_function!(fn cms_trans_internal(fcinfo) { trans::<Internal>(fcinfo) });
 
 // cms_add(cms, value [, weight bigint]) -> cms
 pg_function!(fn cms_add(fcinfo) {

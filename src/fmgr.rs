@@ -141,7 +141,11 @@ pub unsafe fn return_null(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 /// The payload of a varlena datum (detoasted if needed; short headers read in place).
 #[inline]
 pub unsafe fn varlena_bytes<'a>(d: pg_sys::Datum) -> &'a [u8] {
-    let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+    let mut v: *mut pg_sys::varlena = d.cast_mut_ptr();
+    // pg_detoast_datum_packed, with its common case inline (this runs for every row).
+    if pgrx::varlena::varatt_is_1b_e(v) || pgrx::varlena::varatt_is_4b_c(v) {
+        v = pg_sys::pg_detoast_datum_packed(v);
+    }
     let len = pgrx::varlena::varsize_any_exhdr(v);
     let ptr = pgrx::varlena::vardata_any(v) as *const u8;
     std::slice::from_raw_parts(ptr, len)

@@ -3,7 +3,7 @@
 use crate::fmgr::{arg, nargs, param_arg, return_null, weight_arg, OrRaise};
 use crate::item::{check_item_tag, Item};
 use crate::spacesaving::{item_rows, items_n_arg};
-use crate::state::{build_state, sketch_arg, state_datum};
+use crate::state::{build_state, sketch_arg, state_datum, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
@@ -36,14 +36,14 @@ unsafe fn params(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> (u32, f64, f64) 
 }
 
 #[inline]
-unsafe fn trans(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
+unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
     let first_param = if weighted { 3 } else { 2 };
-    let state = build_state(fcinfo, || params(fcinfo, first_param), |(k, e, d), kind, typoid| {
+    let state = build_state::<B, _, _>(fcinfo, || params(fcinfo, first_param), |(k, e, d), kind, typoid| {
         let mut s = HeavyHitters::new(k, e, d).or_raise();
         s.set_item_type(kind.hash_tag(typoid));
         s
     });
-    let Some(state) = state else { return return_null(fcinfo) };
+    let Some(mut state) = state else { return return_null(fcinfo) };
     if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
         let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
         if let Some(w) = weight {
@@ -54,9 +54,11 @@ unsafe fn trans(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Dat
 }
 
 // heavy_hitters_trans(state, value [, k int [, epsilon, delta]])
-pg_function!(fn heavy_hitters_trans(fcinfo) { trans(fcinfo, false) });
+pg_function!(fn heavy_hitters_trans(fcinfo) { trans::<Expanded>(fcinfo, false) });
+pg_function!(fn heavy_hitters_trans_internal(fcinfo) { trans::<Internal>(fcinfo, false) });
 // heavy_hitters_trans_weighted(state, value, weight bigint [, k int [, epsilon, delta]])
-pg_function!(fn heavy_hitters_trans_weighted(fcinfo) { trans(fcinfo, true) });
+pg_function!(fn heavy_hitters_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) });
+pg_function!(fn heavy_hitters_trans_weighted_internal(fcinfo) { trans::<Internal>(fcinfo, true) });
 
 // heavy_hitters_items(sketch, n int [, type_hint anyelement])
 pg_function!(fn heavy_hitters_items(fcinfo) {

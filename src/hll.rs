@@ -2,7 +2,7 @@
 
 use crate::fmgr::{arg, arg_f64, param_arg, return_record, OrRaise};
 use crate::item::{check_item_tag, ItemKind};
-use crate::state::{build_state, sketch_arg, sketch_datum, state_datum};
+use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::hll::{check_precision, Hll, DEFAULT_PRECISION};
@@ -24,19 +24,22 @@ unsafe fn add_value(h: &mut Hll, kind: ItemKind, d: pg_sys::Datum) {
     h.add_hash(kind.item(d).hash());
 }
 
-// hll_trans(state internal, value anyelement [, precision int]) -> internal
-pg_function!(fn hll_trans(fcinfo) {
-    let state = build_state(fcinfo, || precision_arg(fcinfo, 2), |precision, kind, typoid| {
+/// hll_trans(state, value anyelement [, precision int])
+unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let state = build_state::<B, _, _>(fcinfo, || precision_arg(fcinfo, 2), |precision, kind, typoid| {
         let mut h = Hll::new(precision).or_raise();
         h.item_type = kind.hash_tag(typoid);
         h
     });
-    let Some(state) = state else { return crate::fmgr::return_null(fcinfo) };
+    let Some(mut state) = state else { return crate::fmgr::return_null(fcinfo) };
     if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
         add_value(&mut state.sketch, kind, value);
     }
     state_datum(state)
-});
+}
+
+pg_function!(fn hll_trans(fcinfo) { trans::<Expanded>(fcinfo) });
+pg_function!(fn hll_trans_internal(fcinfo) { trans::<Internal>(fcinfo) });
 
 // hll_add(hll, anyelement) -> hll: NULL value leaves the sketch as it is.
 pg_function!(fn hll_add(fcinfo) {

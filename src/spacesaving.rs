@@ -8,7 +8,7 @@
 
 use crate::fmgr::{arg, arg_i32, nargs, param_arg, raise, return_null, weight_arg, OrRaise, RowSink};
 use crate::item::{check_item_tag, Item, StoredItem};
-use crate::state::{build_state, sketch_arg, state_datum};
+use crate::state::{build_state, sketch_arg, state_datum, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::spacesaving::{self, check_capacity, SpaceSaving, DEFAULT_CAPACITY};
@@ -37,14 +37,14 @@ unsafe fn capacity_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u32 {
 
 /// The shared body of the unweighted and weighted transition functions.
 #[inline]
-unsafe fn trans(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
+unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
     let capacity_at = if weighted { 3 } else { 2 };
-    let state = build_state(fcinfo, || capacity_arg(fcinfo, capacity_at), |capacity, kind, typoid| {
+    let state = build_state::<B, _, _>(fcinfo, || capacity_arg(fcinfo, capacity_at), |capacity, kind, typoid| {
         let mut s = SpaceSaving::new(capacity).or_raise();
         s.item_type = kind.hash_tag(typoid);
         s
     });
-    let Some(state) = state else { return return_null(fcinfo) };
+    let Some(mut state) = state else { return return_null(fcinfo) };
     if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
         let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
         if let Some(w) = weight {
@@ -55,9 +55,11 @@ unsafe fn trans(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Dat
 }
 
 // topk_trans(state, value [, capacity int])
-pg_function!(fn topk_trans(fcinfo) { trans(fcinfo, false) });
+pg_function!(fn topk_trans(fcinfo) { trans::<Expanded>(fcinfo, false) });
+pg_function!(fn topk_trans_internal(fcinfo) { trans::<Internal>(fcinfo, false) });
 // topk_trans_weighted(state, value, weight bigint [, capacity int])
-pg_function!(fn topk_trans_weighted(fcinfo) { trans(fcinfo, true) });
+pg_function!(fn topk_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) });
+pg_function!(fn topk_trans_weighted_internal(fcinfo) { trans::<Internal>(fcinfo, true) });
 
 // topk_add(sketch, value [, weight bigint]) -> sketch
 pg_function!(fn topk_add(fcinfo) {

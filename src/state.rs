@@ -1,18 +1,25 @@
 //! Aggregate state handling, in one place for every sketch type.
 //!
-//! A build or merge aggregate keeps its working sketch as a Rust value owned by the
-//! aggregate's memory context (`internal` state): the transition function updates it
-//! in place and nothing is serialized per row. The sketch is flattened to its stored
-//! format only when PostgreSQL needs bytes: in the final function, and in the
-//! serial/deserial functions between parallel workers. The Rust value is freed by a
-//! reset callback when the aggregate's memory context goes away.
+//! A build or merge aggregate's state is the **sketch type itself** (so Citus can push
+//! the aggregate down to its workers and ship partial states as text), held while
+//! aggregating as a PostgreSQL *expanded object*: a read-write expanded datum whose
+//! memory context is a child of the aggregate's, pointing at the working Rust sketch.
+//! The transition function updates that sketch in place and returns the same datum, so
+//! nothing is serialized per row (the way `array_append` keeps arrays expanded). The
+//! sketch is flattened to its stored format only when PostgreSQL needs bytes: in the
+//! final function, between parallel workers, or when the state is written out. The
+//! Rust value is dropped by a reset callback on the object's memory context.
+//!
+//! The previous `internal` state ([`Internal`]) is kept behind the same interface
+//! until the benchmark has compared the two; the SQL objects use [`Expanded`].
 //!
 //! [`sketch_type_functions!`] defines, for one sketch type, the SQL-callable functions
 //! that do not depend on how the sketch is built: text and binary I/O, the JSON form,
-//! the scalar merge, and the merge, combine, serial, deserial and final functions of the
-//! aggregates.
+//! the scalar merge, and the merge, combine and final functions of the aggregates.
 
 use crate::fmgr::{arg, bytes_to_varlena, raise, varlena_bytes, OrRaise};
+use std::any::Any;
+use std::ffi::c_void;
 use crate::item::ItemKind;
 use pgrx::pg_sys;
 use topk_core::SketchError;
@@ -61,9 +68,50 @@ macro_rules! impl_sketch {
 #[derive(Clone)]
 pub struct AggState<S> {
     pub sketch: S,
-    /// How to read the aggregated column, looked up on the first row (unknown after
-    /// deserialization, where only combine and final follow).
+    /// How to read the aggregated column, looked up on the first row (unknown after a
+    /// state was imported from its flat form, where only combine and final follow).
     pub item: Option<ItemKind>,
+}
+
+/// A state with its cached flat form (valid until the state is next changed).
+pub struct Holder<S> {
+    state: AggState<S>,
+    flat: Option<Vec<u8>>,
+}
+
+impl<S: Sketch> Holder<S> {
+    fn new(state: AggState<S>) -> Self {
+        Holder { state, flat: None }
+    }
+    fn flat(&mut self) -> &[u8] {
+        let state = &self.state;
+        self.flat.get_or_insert_with(|| state.sketch.to_bytes())
+    }
+}
+
+/// A state being worked on, and the datum that stands for it.
+pub struct StateRef<'a, S: Sketch> {
+    datum: pg_sys::Datum,
+    holder: &'a mut Holder<S>,
+}
+
+impl<S: Sketch> std::ops::Deref for StateRef<'_, S> {
+    type Target = AggState<S>;
+    fn deref(&self) -> &AggState<S> {
+        &self.holder.state
+    }
+}
+
+impl<S: Sketch> std::ops::DerefMut for StateRef<'_, S> {
+    fn deref_mut(&mut self) -> &mut AggState<S> {
+        self.holder.flat = None;
+        &mut self.holder.state
+    }
+}
+
+/// The datum to return from a transition or combine function.
+pub fn state_datum<S: Sketch>(s: StateRef<'_, S>) -> pg_sys::Datum {
+    s.datum
 }
 
 /// The aggregate memory context, or an ERROR when not called as an aggregate.
@@ -75,28 +123,143 @@ unsafe fn agg_context(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::MemoryContext
     ctx
 }
 
-unsafe extern "C-unwind" fn drop_state<S>(arg: *mut std::ffi::c_void) {
-    drop(Box::from_raw(arg as *mut AggState<S>));
-}
-
-/// Moves `state` into the aggregate's memory context: it is dropped when that context
-/// is reset or deleted.
-unsafe fn keep_in_context<S>(fcinfo: pg_sys::FunctionCallInfo, state: AggState<S>) -> *mut AggState<S> {
-    let ctx = agg_context(fcinfo);
-    let ptr = Box::into_raw(Box::new(state));
+/// Runs `drop_fn(arg)` when `ctx` is reset or deleted.
+unsafe fn on_context_reset(ctx: pg_sys::MemoryContext, drop_fn: unsafe extern "C-unwind" fn(*mut c_void), arg: *mut c_void) {
     let cb = pg_sys::MemoryContextAlloc(ctx, std::mem::size_of::<pg_sys::MemoryContextCallback>())
         as *mut pg_sys::MemoryContextCallback;
-    (*cb).func = Some(drop_state::<S>);
-    (*cb).arg = ptr as *mut std::ffi::c_void;
+    (*cb).func = Some(drop_fn);
+    (*cb).arg = arg;
     (*cb).next = std::ptr::null_mut();
     pg_sys::MemoryContextRegisterResetCallback(ctx, cb);
-    ptr
 }
 
-/// The state passed as argument `i`, if not NULL.
-#[inline]
-pub unsafe fn state_arg<'a, S>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<&'a mut AggState<S>> {
-    arg(fcinfo, i).map(|d| &mut *(d.cast_mut_ptr::<AggState<S>>()))
+/// How a state is kept between calls.
+pub trait Backend {
+    /// A new state owned by the aggregate.
+    unsafe fn adopt<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, state: AggState<S>) -> StateRef<'a, S>;
+    /// The state at argument `i` to work on (a flat sketch is imported), if not NULL.
+    unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>>;
+    /// Reads the state at argument `i` without taking it over.
+    unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R>;
+}
+
+/// The state as an expanded object (see the module documentation).
+pub struct Expanded;
+
+#[repr(C)]
+struct ExpandedSketch {
+    hdr: pg_sys::ExpandedObjectHeader,
+    holder: *mut dyn Any,
+    /// The holder's flat form (monomorphised for its sketch type).
+    flat: unsafe fn(*mut dyn Any) -> *const [u8],
+}
+
+unsafe fn holder_flat<S: Sketch>(holder: *mut dyn Any) -> *const [u8] {
+    let h = (*holder).downcast_mut::<Holder<S>>().expect("expanded sketch of its own type");
+    h.flat() as *const [u8]
+}
+
+static EXPANDED_METHODS: pg_sys::ExpandedObjectMethods =
+    pg_sys::ExpandedObjectMethods { get_flat_size: Some(expanded_flat_size), flatten_into: Some(expanded_flatten_into) };
+
+/// The flat form of the sketch an expanded object holds.
+unsafe fn expanded_flat<'a>(eoh: *mut pg_sys::ExpandedObjectHeader) -> &'a [u8] {
+    let obj = eoh as *mut ExpandedSketch;
+    &*((*obj).flat)((*obj).holder)
+}
+
+unsafe extern "C-unwind" fn expanded_flat_size(eoh: *mut pg_sys::ExpandedObjectHeader) -> pg_sys::Size {
+    pg_sys::panic::pgrx_extern_c_guard(|| pg_sys::VARHDRSZ + expanded_flat(eoh).len())
+}
+
+unsafe extern "C-unwind" fn expanded_flatten_into(eoh: *mut pg_sys::ExpandedObjectHeader, result: *mut c_void, size: pg_sys::Size) {
+    pg_sys::panic::pgrx_extern_c_guard(|| {
+        let flat = expanded_flat(eoh);
+        assert_eq!(size, pg_sys::VARHDRSZ + flat.len(), "flat size changed");
+        pgrx::varlena::set_varsize_4b(result as *mut pg_sys::varlena, size as i32);
+        std::ptr::copy_nonoverlapping(flat.as_ptr(), (result as *mut u8).add(pg_sys::VARHDRSZ), flat.len());
+    })
+}
+
+unsafe extern "C-unwind" fn drop_expanded(arg: *mut c_void) {
+    drop(Box::from_raw((*(arg as *mut ExpandedSketch)).holder));
+}
+
+/// The expanded object of ours behind a datum, read-write or (if `rw_only` is false)
+/// read-only.
+unsafe fn our_expanded(d: pg_sys::Datum, rw_only: bool) -> Option<*mut ExpandedSketch> {
+    let p = d.cast_mut_ptr::<pg_sys::varlena>();
+    if p.is_null() || !pgrx::varlena::varatt_is_1b_e(p) {
+        return None;
+    }
+    let tag = pgrx::varlena::vartag_external(p) as pg_sys::vartag_external::Type;
+    let expanded = tag == pg_sys::vartag_external::VARTAG_EXPANDED_RW
+        || (!rw_only && tag == pg_sys::vartag_external::VARTAG_EXPANDED_RO);
+    if !expanded {
+        return None;
+    }
+    // DatumGetEOHP, inline (this runs for every row): the object's address follows the
+    // 2-byte external header, unaligned.
+    let eoh = std::ptr::read_unaligned((p as *const u8).add(pg_sys::VARHDRSZ_EXTERNAL) as *const *mut pg_sys::ExpandedObjectHeader);
+    ((*eoh).eoh_methods == &EXPANDED_METHODS as *const _).then_some(eoh as *mut ExpandedSketch)
+}
+
+impl Backend for Expanded {
+    unsafe fn adopt<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, state: AggState<S>) -> StateRef<'a, S> {
+        // A child of the aggregate context: nodeAgg then keeps the object as it is.
+        let ctx = pg_sys::AllocSetContextCreateInternal(agg_context(fcinfo), c"topk_pg sketch".as_ptr(), 0, 1024, 8192);
+        let obj = pg_sys::MemoryContextAlloc(ctx, std::mem::size_of::<ExpandedSketch>()) as *mut ExpandedSketch;
+        pg_sys::EOH_init_header(&mut (*obj).hdr, &EXPANDED_METHODS, ctx);
+        let holder = Box::into_raw(Box::new(Holder::new(state)));
+        std::ptr::addr_of_mut!((*obj).holder).write(holder as *mut dyn Any);
+        std::ptr::addr_of_mut!((*obj).flat).write(holder_flat::<S>);
+        on_context_reset(ctx, drop_expanded, obj as *mut c_void);
+        StateRef { datum: pg_sys::Datum::from((*obj).hdr.eoh_rw_ptr.as_ptr()), holder: &mut *holder }
+    }
+
+    unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>> {
+        let d = arg(fcinfo, i)?;
+        if let Some(obj) = our_expanded(d, true) {
+            if let Some(holder) = (*(*obj).holder).downcast_mut::<Holder<S>>() {
+                return Some(StateRef { datum: d, holder });
+            }
+        }
+        // A flat sketch (or a read-only one): import it as a new state.
+        let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
+        Some(Self::adopt(fcinfo, AggState { sketch, item: None }))
+    }
+
+    unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R> {
+        let d = arg(fcinfo, i)?;
+        if let Some(obj) = our_expanded(d, false) {
+            if let Some(holder) = (*(*obj).holder).downcast_mut::<Holder<S>>() {
+                return Some(f(holder));
+            }
+        }
+        let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
+        Some(f(&mut Holder::new(AggState { sketch, item: None })))
+    }
+}
+
+/// The former `internal` state: a boxed state in the aggregate context.
+pub struct Internal;
+
+unsafe extern "C-unwind" fn drop_internal<S>(arg: *mut c_void) {
+    drop(Box::from_raw(arg as *mut Holder<S>));
+}
+
+impl Backend for Internal {
+    unsafe fn adopt<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, state: AggState<S>) -> StateRef<'a, S> {
+        let holder = Box::into_raw(Box::new(Holder::new(state)));
+        on_context_reset(agg_context(fcinfo), drop_internal::<S>, holder as *mut c_void);
+        StateRef { datum: pg_sys::Datum::from(holder), holder: &mut *holder }
+    }
+    unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>> {
+        arg(fcinfo, i).map(|d| StateRef { datum: d, holder: &mut *d.cast_mut_ptr::<Holder<S>>() })
+    }
+    unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R> {
+        arg(fcinfo, i).map(|d| f(&mut *d.cast_mut_ptr::<Holder<S>>()))
+    }
 }
 
 /// The state of a build aggregate's transition function `trans(state, value, params...)`:
@@ -106,12 +269,15 @@ pub unsafe fn state_arg<'a, S>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Op
 /// parameters are constants (see [`crate::fmgr::param_arg`]) and are not read again.
 /// `None` means no state yet (the value was NULL).
 #[inline]
-pub unsafe fn build_state<'a, S, P>(
+pub unsafe fn build_state<'a, B: Backend, S: Sketch, P>(
     fcinfo: pg_sys::FunctionCallInfo,
     params: impl FnOnce() -> P,
     init: impl FnOnce(P, ItemKind, pg_sys::Oid) -> S,
-) -> Option<&'a mut AggState<S>> {
-    if let Some(s) = state_arg(fcinfo, 0) {
+) -> Option<StateRef<'a, S>> {
+    if let Some(mut s) = B::take::<S>(fcinfo, 0) {
+        if s.item.is_none() {
+            s.item = Some(ItemKind::for_type(crate::fmgr::arg_type(fcinfo, 1)));
+        }
         return Some(s);
     }
     let p = params();
@@ -119,12 +285,7 @@ pub unsafe fn build_state<'a, S, P>(
     let typoid = crate::fmgr::arg_type(fcinfo, 1);
     let kind = ItemKind::for_type(typoid);
     let sketch = init(p, kind, typoid);
-    Some(&mut *keep_in_context(fcinfo, AggState { sketch, item: Some(kind) }))
-}
-
-#[inline]
-pub fn state_datum<S>(state: &mut AggState<S>) -> pg_sys::Datum {
-    pg_sys::Datum::from(state as *mut AggState<S>)
+    Some(B::adopt(fcinfo, AggState { sketch, item: Some(kind) }))
 }
 
 /// A stored sketch argument, decoded (an ERROR if the bytes are not a valid sketch).
@@ -138,8 +299,8 @@ pub unsafe fn sketch_datum<S: Sketch>(s: &S) -> pg_sys::Datum {
 
 /// `merge_trans(state, sketch)`: the transition of a merge aggregate. NULL sketches
 /// are skipped, like NULL values in any aggregate.
-pub unsafe fn merge_trans<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let state = state_arg::<S>(fcinfo, 0);
+pub unsafe fn merge_trans<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let state = B::take::<S>(fcinfo, 0);
     let Some(d) = arg(fcinfo, 1) else {
         return match state {
             Some(s) => state_datum(s),
@@ -148,45 +309,47 @@ pub unsafe fn merge_trans<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys
     };
     let incoming = S::from_bytes(varlena_bytes(d)).or_raise();
     match state {
-        Some(s) => {
+        Some(mut s) => {
             s.sketch.merge(&incoming).or_raise();
             state_datum(s)
         }
-        None => state_datum(&mut *keep_in_context(fcinfo, AggState { sketch: incoming, item: None })),
+        None => state_datum(B::adopt(fcinfo, AggState { sketch: incoming, item: None })),
     }
 }
 
 /// `combine(state, state)`: merges two partial states (parallel aggregation).
-pub unsafe fn combine<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    match (state_arg::<S>(fcinfo, 0), state_arg::<S>(fcinfo, 1)) {
-        (None, None) => crate::fmgr::return_null(fcinfo),
-        (Some(a), None) => state_datum(a),
-        (Some(a), Some(b)) => {
-            a.sketch.merge(&b.sketch).or_raise();
+pub unsafe fn combine<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    match B::take::<S>(fcinfo, 0) {
+        Some(mut a) => {
+            if let Some(r) = B::read::<S, _>(fcinfo, 1, |b| a.sketch.merge(&b.state.sketch)) {
+                r.or_raise();
+            }
             state_datum(a)
         }
-        // The first state must live in the aggregate context: copy the second there.
-        (None, Some(b)) => state_datum(&mut *keep_in_context(fcinfo, b.clone())),
+        // The first state must belong to this aggregate: copy the second.
+        None => match B::read::<S, _>(fcinfo, 1, |b| b.state.clone()) {
+            Some(b) => state_datum(B::adopt(fcinfo, b)),
+            None => crate::fmgr::return_null(fcinfo),
+        },
     }
 }
 
-/// `serial(state) -> bytea`: the stored format of the state's sketch.
+/// `serial(state) -> bytea` of an `internal` state: its stored format.
 pub unsafe fn serial<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let s = state_arg::<S>(fcinfo, 0).expect("strict serial function got NULL");
-    sketch_datum(&s.sketch)
+    Internal::read::<S, _>(fcinfo, 0, |h| bytes_to_varlena(h.flat())).expect("strict serial function got NULL")
 }
 
-/// `deserial(bytea, internal) -> state`.
+/// `deserial(bytea, internal) -> state` of an `internal` state.
 pub unsafe fn deserial<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     let sketch = sketch_arg::<S>(fcinfo, 0).expect("strict deserial function got NULL");
-    state_datum(&mut *keep_in_context(fcinfo, AggState { sketch, item: None }))
+    state_datum(Internal::adopt(fcinfo, AggState { sketch, item: None }))
 }
 
-/// `final(state) -> sketch`: flattens the state; it does not modify it, as PostgreSQL
-/// may call a final function more than once on one state.
-pub unsafe fn final_sketch<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    match state_arg::<S>(fcinfo, 0) {
-        Some(s) => sketch_datum(&s.sketch),
+/// `final(state) -> sketch`: the state's flat form. It does not change the state, as
+/// PostgreSQL may call a final function more than once on one state.
+pub unsafe fn final_sketch<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    match B::read::<S, _>(fcinfo, 0, |h| bytes_to_varlena(h.flat())) {
+        Some(d) => d,
         None => crate::fmgr::return_null(fcinfo),
     }
 }
@@ -207,8 +370,9 @@ pub unsafe fn merge_pair<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys:
 
 /// Defines the type-independent SQL functions of one sketch type; `$p` is the SQL
 /// name prefix (`hll` gives `hll_in`, `hll_out`, `hll_recv`, `hll_send`, `hll_to_json`,
-/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_serial`, `hll_deserial`,
-/// `hll_final`).
+/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`, and the `internal`-state
+/// variants `hll_merge_trans_internal`, `hll_combine_internal`, `hll_serial_internal`,
+/// `hll_deserial_internal`, `hll_final_internal` used by the benchmark's comparison).
 #[macro_export]
 macro_rules! sketch_type_functions {
     ($S:ty, $p:ident) => {
@@ -235,11 +399,26 @@ macro_rules! sketch_type_functions {
                 $crate::fmgr::jsonb(&$crate::state::Sketch::to_json(&s))
             });
             $crate::pg_function!(fn [<$p _merge>](fcinfo) { $crate::state::merge_pair::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _merge_trans>](fcinfo) { $crate::state::merge_trans::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _combine>](fcinfo) { $crate::state::combine::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _serial>](fcinfo) { $crate::state::serial::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _deserial>](fcinfo) { $crate::state::deserial::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _final>](fcinfo) { $crate::state::final_sketch::<$S>(fcinfo) });
+            $crate::pg_function!(fn [<$p _merge_trans>](fcinfo) {
+                $crate::state::merge_trans::<$crate::state::Expanded, $S>(fcinfo)
+            });
+            $crate::pg_function!(fn [<$p _combine>](fcinfo) {
+                $crate::state::combine::<$crate::state::Expanded, $S>(fcinfo)
+            });
+            $crate::pg_function!(fn [<$p _final>](fcinfo) {
+                $crate::state::final_sketch::<$crate::state::Expanded, $S>(fcinfo)
+            });
+            $crate::pg_function!(fn [<$p _merge_trans_internal>](fcinfo) {
+                $crate::state::merge_trans::<$crate::state::Internal, $S>(fcinfo)
+            });
+            $crate::pg_function!(fn [<$p _combine_internal>](fcinfo) {
+                $crate::state::combine::<$crate::state::Internal, $S>(fcinfo)
+            });
+            $crate::pg_function!(fn [<$p _final_internal>](fcinfo) {
+                $crate::state::final_sketch::<$crate::state::Internal, $S>(fcinfo)
+            });
+            $crate::pg_function!(fn [<$p _serial_internal>](fcinfo) { $crate::state::serial::<$S>(fcinfo) });
+            $crate::pg_function!(fn [<$p _deserial_internal>](fcinfo) { $crate::state::deserial::<$S>(fcinfo) });
         }
     };
 }
