@@ -62,7 +62,7 @@ pg_function!(fn heavy_hitters_trans_weighted_internal(fcinfo) { trans::<Internal
 
 // heavy_hitters_items(sketch, n int [, type_hint anyelement])
 pg_function!(fn heavy_hitters_items(fcinfo) {
-    let s = sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict");
+    let Some(s) = sketch_arg::<HeavyHitters>(fcinfo, 0) else { return item_rows(fcinfo, 0, std::iter::empty()) };
     let n = items_n_arg(fcinfo, s.k() as usize);
     let entries = s.top(n).into_iter().map(|e| (e.item, e.count, e.error, e.guaranteed));
     item_rows(fcinfo, s.item_type(), entries)

@@ -92,9 +92,14 @@ pub unsafe fn item_rows(
 ) -> pg_sys::Datum {
     let mut rows = RowSink::new(fcinfo);
     let item_type = rows.column_type(1);
+    let wants_int = [pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::INT2OID].contains(&item_type);
     for (rank, (item, count, error, guaranteed)) in entries.enumerate() {
         let item = match &item {
             spacesaving::Item::Int(v) => StoredItem::Int(*v),
+            spacesaving::Item::Bytes(_) if wants_int => raise(
+                SketchError::mismatch("the sketch holds text items, not integers")
+                    .with_hint("Cast the sketch to its base type, e.g. topk_items(sketch::spacesaving, n)."),
+            ),
             spacesaving::Item::Bytes(b) => StoredItem::Bytes(b),
         };
         let mut values = [
@@ -110,8 +115,9 @@ pub unsafe fn item_rows(
 }
 
 // topk_items(sketch, n int [, type_hint anyelement]) -> SETOF (rank, item, count, error, guaranteed)
+// Not strict, as a NULL n means all items; a NULL sketch has no items.
 pg_function!(fn topk_items(fcinfo) {
-    let s = sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
+    let Some(s) = sketch_arg::<SpaceSaving>(fcinfo, 0) else { return item_rows(fcinfo, 0, std::iter::empty()) };
     let n = items_n_arg(fcinfo, s.capacity() as usize);
     let entries = s.top(n).into_iter().map(|e| (e.item, e.count, e.error, e.guaranteed));
     item_rows(fcinfo, s.item_type, entries)
