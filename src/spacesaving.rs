@@ -98,7 +98,7 @@ pub unsafe fn item_rows(
             spacesaving::Item::Int(v) => StoredItem::Int(*v),
             spacesaving::Item::Bytes(_) if wants_int => raise(
                 SketchError::mismatch("the sketch holds text items, not integers")
-                    .with_hint("Cast the sketch to its base type, e.g. topk_items(sketch::spacesaving, n)."),
+                    .with_hint("Read them as text: topk_items(sketch::spacesaving, n), or a text type hint."),
             ),
             spacesaving::Item::Bytes(b) => StoredItem::Bytes(b),
         };
