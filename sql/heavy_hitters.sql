@@ -91,7 +91,11 @@ BEGIN
         END LOOP;
         EXECUTE format($f$
             CREATE FUNCTION heavy_hitters_merge(a %1$s, b %1$s) RETURNS %1$s
-                IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge'$f$, t.sketch);
+                IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge';
+            CREATE FUNCTION heavy_hitters_add(sketch %1$s, value anyelement) RETURNS %1$s
+                IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_add';
+            CREATE FUNCTION heavy_hitters_add(sketch %1$s, value anyelement, weight bigint) RETURNS %1$s
+                IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_add'$f$, t.sketch);
     END LOOP;
 END
 $$;

@@ -1,8 +1,9 @@
 //! SQL functions of the `cms` type (count-min sketch of item frequencies).
 
-use crate::fmgr::{arg, nargs, param_arg, return_null, weight_arg, OrRaise};
-use crate::item::check_item_tag;
-use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Expanded, Internal};
+use crate::counting::{add_scalar, count_trans, item_arg, Counting};
+use crate::fmgr::{nargs, param_arg, OrRaise};
+use crate::item::Item;
+use crate::state::{sketch_arg, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
@@ -10,11 +11,23 @@ use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
 impl_sketch!(Cms, "cms");
 sketch_type_functions!(Cms, cms);
 
+impl Counting for Cms {
+    #[inline]
+    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+        self.add_hash(item.hash(), weight)
+    }
+    fn item_tag(&self) -> u32 {
+        self.item_type
+    }
+    fn set_item_tag(&mut self, tag: u32) {
+        self.item_type = tag;
+    }
+}
+
 /// cms_trans(state, value [, weight bigint] [, epsilon float8, delta float8]): the
 /// weighted forms have 3 or 5 arguments.
 unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     let n = nargs(fcinfo);
-    let weighted = n == 3 || n == 5;
     let params = || {
         if n >= 4 {
             let e = f64::from_bits(param_arg(fcinfo, n - 2, "cms epsilon").value() as u64);
@@ -24,43 +37,20 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
             (DEFAULT_EPSILON, DEFAULT_DELTA)
         }
     };
-    let state = build_state::<B, _, _>(fcinfo, params, |(e, d), kind, typoid| {
-        let mut c = Cms::new(e, d).or_raise();
-        c.item_type = kind.hash_tag(typoid);
-        c
-    });
-    let Some(mut state) = state else { return return_null(fcinfo) };
-    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
-        let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
-        if let Some(w) = weight {
-            state.sketch.add_hash(kind.item(value).hash(), w).or_raise();
-        }
-    }
-    state_datum(state)
+    count_trans::<B, _, _>(fcinfo, n == 3 || n == 5, params, |(e, d)| Cms::new(e, d).or_raise())
 }
 
 pg_function!(fn cms_trans(fcinfo) { trans::<Expanded>(fcinfo) });
 pg_function!(fn cms_trans_internal(fcinfo) { trans::<Internal>(fcinfo) });
 
 // cms_add(cms, value [, weight bigint]) -> cms
-pg_function!(fn cms_add(fcinfo) {
-    let Some(mut c) = sketch_arg::<Cms>(fcinfo, 0) else { return return_null(fcinfo) };
-    if let Some(value) = arg(fcinfo, 1) {
-        let kind = check_item_tag(&mut c.item_type, fcinfo, 1, "cms");
-        let weight = if nargs(fcinfo) >= 3 { weight_arg(fcinfo, 2) } else { Some(1) };
-        if let Some(w) = weight {
-            c.add_hash(kind.item(value).hash(), w).or_raise();
-        }
-    }
-    sketch_datum(&c)
-});
+pg_function!(fn cms_add(fcinfo) { add_scalar::<Cms>(fcinfo) });
 
 // cms_estimate(cms, value) -> bigint: never below the true count.
 pg_function!(fn cms_estimate(fcinfo) {
-    let mut c = sketch_arg::<Cms>(fcinfo, 0).unwrap();
-    let kind = check_item_tag(&mut c.item_type, fcinfo, 1, "cms");
-    let value = arg(fcinfo, 1).unwrap();
-    pg_sys::Datum::from(c.estimate_hash(kind.item(value).hash()) as i64)
+    let mut c = sketch_arg::<Cms>(fcinfo, 0).expect("strict");
+    let item = item_arg(&mut c, fcinfo, 1).expect("strict");
+    pg_sys::Datum::from(c.estimate_hash(item.hash()) as i64)
 });
 
 pg_function!(fn cms_total(fcinfo) {

@@ -1,9 +1,10 @@
 //! SQL functions of the `heavy_hitters` type (count-min + space-saving hybrid).
 
-use crate::fmgr::{arg, nargs, param_arg, return_null, weight_arg, OrRaise};
-use crate::item::{check_item_tag, Item};
+use crate::counting::{add_scalar, count_trans, item_arg, Counting};
+use crate::fmgr::{nargs, param_arg, OrRaise};
+use crate::item::Item;
 use crate::spacesaving::{item_rows, items_n_arg};
-use crate::state::{build_state, sketch_arg, state_datum, Backend, Expanded, Internal};
+use crate::state::{sketch_arg, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
@@ -12,14 +13,21 @@ use topk_core::heavy_hitters::{check_k, HeavyHitters, DEFAULT_K};
 impl_sketch!(HeavyHitters, "heavy_hitters");
 sketch_type_functions!(HeavyHitters, heavy_hitters);
 
-#[inline]
-unsafe fn add(s: &mut HeavyHitters, item: Item, weight: u64) {
-    let h = item.hash();
-    match item {
-        Item::Int(v) => s.update_int(v, h, weight),
-        Item::Bytes(b) => s.update_bytes(&b, h, weight),
+impl Counting for HeavyHitters {
+    #[inline]
+    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+        let h = item.hash();
+        match item {
+            Item::Int(v) => self.update_int(v, h, weight),
+            Item::Bytes(b) => self.update_bytes(&b, h, weight),
+        }
     }
-    .or_raise()
+    fn item_tag(&self) -> u32 {
+        self.item_type()
+    }
+    fn set_item_tag(&mut self, tag: u32) {
+        self.set_item_type(tag);
+    }
 }
 
 /// Parameters `[k int [, epsilon float8, delta float8]]` starting at argument `i`.
@@ -35,22 +43,9 @@ unsafe fn params(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> (u32, f64, f64) 
     }
 }
 
-#[inline]
 unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
     let first_param = if weighted { 3 } else { 2 };
-    let state = build_state::<B, _, _>(fcinfo, || params(fcinfo, first_param), |(k, e, d), kind, typoid| {
-        let mut s = HeavyHitters::new(k, e, d).or_raise();
-        s.set_item_type(kind.hash_tag(typoid));
-        s
-    });
-    let Some(mut state) = state else { return return_null(fcinfo) };
-    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
-        let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
-        if let Some(w) = weight {
-            add(&mut state.sketch, kind.item(value), w);
-        }
-    }
-    state_datum(state)
+    count_trans::<B, _, _>(fcinfo, weighted, || params(fcinfo, first_param), |(k, e, d)| HeavyHitters::new(k, e, d).or_raise())
 }
 
 // heavy_hitters_trans(state, value [, k int [, epsilon, delta]])
@@ -70,10 +65,8 @@ pg_function!(fn heavy_hitters_items(fcinfo) {
 
 // heavy_hitters_estimate(sketch, value) -> bigint: an upper bound of the value's count.
 pg_function!(fn heavy_hitters_estimate(fcinfo) {
-    let s = sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict");
-    let mut tag = s.item_type();
-    let kind = check_item_tag(&mut tag, fcinfo, 1, "heavy_hitters");
-    let item = kind.item(arg(fcinfo, 1).expect("strict"));
+    let mut s = sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict");
+    let item = item_arg(&mut s, fcinfo, 1).expect("strict");
     let h = item.hash();
     let (count, _error) = match item {
         Item::Int(v) => s.estimate_int(v, h),
@@ -81,6 +74,9 @@ pg_function!(fn heavy_hitters_estimate(fcinfo) {
     };
     pg_sys::Datum::from(count as i64)
 });
+
+// heavy_hitters_add(sketch, value [, weight bigint]) -> sketch
+pg_function!(fn heavy_hitters_add(fcinfo) { add_scalar::<HeavyHitters>(fcinfo) });
 
 pg_function!(fn heavy_hitters_total(fcinfo) {
     pg_sys::Datum::from(sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict").total() as i64)

@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod cms;
+pub mod counting;
 pub mod fmgr;
 pub mod heavy_hitters;
 pub mod hll;

@@ -6,9 +6,10 @@
 //! their own type with no cast and no type hint; other item types use the type-hint
 //! form `topk_items(sketch, n, NULL::uuid)`.
 
-use crate::fmgr::{arg, arg_i32, nargs, param_arg, raise, return_null, weight_arg, OrRaise, RowSink};
-use crate::item::{check_item_tag, Item, StoredItem};
-use crate::state::{build_state, sketch_arg, state_datum, Backend, Expanded, Internal};
+use crate::counting::{add_scalar, count_trans, item_arg, Counting};
+use crate::fmgr::{arg_i32, nargs, param_arg, raise, OrRaise, RowSink};
+use crate::item::{Item, StoredItem};
+use crate::state::{sketch_arg, Backend, Expanded, Internal};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::spacesaving::{self, check_capacity, SpaceSaving, DEFAULT_CAPACITY};
@@ -17,15 +18,21 @@ use topk_core::SketchError;
 impl_sketch!(SpaceSaving, "spacesaving");
 sketch_type_functions!(SpaceSaving, topk);
 
-/// Counts a non-NULL item.
-#[inline]
-unsafe fn add(s: &mut SpaceSaving, item: Item, weight: u64) {
-    let h = item.hash();
-    match item {
-        Item::Int(v) => s.update_int(v, h, weight),
-        Item::Bytes(b) => s.update_bytes(&b, h, weight),
+impl Counting for SpaceSaving {
+    #[inline]
+    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+        let h = item.hash();
+        match item {
+            Item::Int(v) => self.update_int(v, h, weight),
+            Item::Bytes(b) => self.update_bytes(&b, h, weight),
+        }
     }
-    .or_raise()
+    fn item_tag(&self) -> u32 {
+        self.item_type
+    }
+    fn set_item_tag(&mut self, tag: u32) {
+        self.item_type = tag;
+    }
 }
 
 unsafe fn capacity_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u32 {
@@ -35,23 +42,9 @@ unsafe fn capacity_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u32 {
     check_capacity(param_arg(fcinfo, i, "topk capacity").value() as i32 as i64).or_raise()
 }
 
-/// The shared body of the unweighted and weighted transition functions.
-#[inline]
 unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) -> pg_sys::Datum {
     let capacity_at = if weighted { 3 } else { 2 };
-    let state = build_state::<B, _, _>(fcinfo, || capacity_arg(fcinfo, capacity_at), |capacity, kind, typoid| {
-        let mut s = SpaceSaving::new(capacity).or_raise();
-        s.item_type = kind.hash_tag(typoid);
-        s
-    });
-    let Some(mut state) = state else { return return_null(fcinfo) };
-    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
-        let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
-        if let Some(w) = weight {
-            add(&mut state.sketch, kind.item(value), w);
-        }
-    }
-    state_datum(state)
+    count_trans::<B, _, _>(fcinfo, weighted, || capacity_arg(fcinfo, capacity_at), |c| SpaceSaving::new(c).or_raise())
 }
 
 // topk_trans(state, value [, capacity int])
@@ -62,17 +55,7 @@ pg_function!(fn topk_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) })
 pg_function!(fn topk_trans_weighted_internal(fcinfo) { trans::<Internal>(fcinfo, true) });
 
 // topk_add(sketch, value [, weight bigint]) -> sketch
-pg_function!(fn topk_add(fcinfo) {
-    let Some(mut s) = sketch_arg::<SpaceSaving>(fcinfo, 0) else { return return_null(fcinfo) };
-    if let Some(value) = arg(fcinfo, 1) {
-        let kind = check_item_tag(&mut s.item_type, fcinfo, 1, "spacesaving");
-        let weight = if nargs(fcinfo) >= 3 { weight_arg(fcinfo, 2) } else { Some(1) };
-        if let Some(w) = weight {
-            add(&mut s, kind.item(value), w);
-        }
-    }
-    crate::state::sketch_datum(&s)
-});
+pg_function!(fn topk_add(fcinfo) { add_scalar::<SpaceSaving>(fcinfo) });
 
 /// The `n` argument of an items function (`NULL`: all of them).
 pub unsafe fn items_n_arg(fcinfo: pg_sys::FunctionCallInfo, all: usize) -> usize {
@@ -126,8 +109,7 @@ pg_function!(fn topk_items(fcinfo) {
 // topk_estimate(sketch, value) -> bigint: an upper bound of the value's count.
 pg_function!(fn topk_estimate(fcinfo) {
     let mut s = sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
-    let kind = check_item_tag(&mut s.item_type, fcinfo, 1, "spacesaving");
-    let item = kind.item(arg(fcinfo, 1).expect("strict"));
+    let item = item_arg(&mut s, fcinfo, 1).expect("strict");
     let h = item.hash();
     let (count, _error) = match item {
         Item::Int(v) => s.estimate_int(v, h),

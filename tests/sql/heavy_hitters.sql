@@ -48,6 +48,7 @@ RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_s
 -- NULLs, no rows, other types, text/JSON forms.
 SELECT * FROM heavy_hitters_items((SELECT heavy_hitters_agg(x) FROM (VALUES ('a'), (NULL), ('a'), ('b')) v(x)));
 SELECT heavy_hitters_agg(x) IS NULL AS no_rows_is_null FROM (SELECT 1 WHERE false) v(x);
+SELECT * FROM heavy_hitters_items(heavy_hitters_add(heavy_hitters_add((SELECT heavy_hitters_agg('a'::text)), 'b'::text, 5), 'a'::text));
 SELECT * FROM heavy_hitters_items((SELECT heavy_hitters_agg(d) FROM (VALUES (date '2024-01-02'), ('2024-01-02')) v(d)), 1, NULL::date);
 SELECT heavy_hitters_items((heavy_hitters_agg(x, 10, 0.1, 0.1)::text::heavy_hitters)) FROM (VALUES (1), (2), (2)) v(x);
 SELECT heavy_hitters_agg(x, 10, 0.1, 0.1)::jsonb FROM (VALUES (1), (2), (2)) v(x);
