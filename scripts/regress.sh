@@ -30,7 +30,7 @@ for t in "${tests[@]}"; do
     else
         failed+=("$t")
         echo "FAILED $t"
-        cat "$out/regression.diffs" 2>/dev/null | head -100
+        head -100 "$out/regression.diffs" 2>/dev/null || true
     fi
     [ -f "$out/regression.diffs" ] && cat "$out/regression.diffs" >> "$out/all.diffs" && rm "$out/regression.diffs"
 done

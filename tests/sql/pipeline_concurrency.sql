@@ -1,0 +1,47 @@
+-- No event lost or counted twice under concurrency: four writers (some transactions
+-- rolled back) insert while two sessions run run_speed and two run run_batch, and the
+-- clock moves so that hours fall due while they are written (scripts/pipeline_stress.sh).
+CREATE EXTENSION topk_pg;
+SET client_min_messages = warning;
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+SET intervalstyle = 'postgres';
+
+CREATE TABLE stress_events (at timestamptz NOT NULL, item integer NOT NULL);
+SELECT topk.create_pipeline('stress', 'stress_events', 'item', 'at', k => 10);
+UPDATE topk.pipelines SET clock = '2024-01-01 06:00+00', allowed_lateness = '0' WHERE name = 'stress';
+
+\! scripts/pipeline_stress.sh regress_pipeline_concurrency
+
+SELECT count(*) AS events FROM stress_events;
+SELECT count(*) AS failed_tasks FROM topk.job_log WHERE status = 'failed';
+-- Every window was rolled up once.
+SELECT task, window_start, count(*) FROM topk.job_log
+WHERE task NOT IN ('speed', 'late', 'retention') GROUP BY 1, 2 HAVING count(*) > 1;
+-- Drain: the last runs see everything committed.
+CALL topk.run_speed('stress');
+UPDATE topk.pipelines SET clock = '2024-01-02 00:00+00' WHERE name = 'stress';
+CALL topk.run_batch('stress');
+SELECT count(*) AS left_in_speed_delta FROM stress.speed_delta;
+SELECT count(*) AS left_in_batch_delta FROM stress.batch_delta;
+
+-- Batch: every hour and the day equal GROUP BY over the source.
+SELECT b.granularity, count(*) AS rows,
+       count(*) FILTER (WHERE b.count IS DISTINCT FROM s.count) AS mismatches
+FROM stress.batch_table b
+FULL JOIN (SELECT g.granularity, topk.window_start(g.granularity, at) AS window_start, item, count(*) AS count
+           FROM stress_events CROSS JOIN (VALUES ('hour'), ('day')) g(granularity) GROUP BY 1, 2, 3) s
+  USING (granularity, window_start, item)
+WHERE b.granularity IN ('hour', 'day') OR s.granularity IS NOT NULL
+GROUP BY 1 ORDER BY 1;
+-- Speed: the year's sketch (every event goes into the windows of every granularity) adds
+-- up to the source, per item (exact: 30 items, far below the sketch capacity).
+WITH source AS (
+    SELECT item, count(*) AS count FROM stress_events GROUP BY 1
+)
+SELECT (SELECT sum(count) FROM stress.speed_table WHERE granularity = 'year') AS speed_events_this_year,
+       (SELECT count(*) FROM stress_events) AS source_events,
+       (SELECT count(*) FROM source s FULL JOIN (
+            SELECT i.item, i.count FROM stress.speed_table t, topk_items(t.sketch, NULL, NULL::integer) i
+            WHERE t.granularity = 'year') y USING (item)
+        WHERE s.count IS DISTINCT FROM y.count) AS items_differing;
