@@ -286,7 +286,7 @@ BEGIN
     ), to_speed AS (
         INSERT INTO %8$I.speed_delta (hour, item, events, count)
         SELECT hour, item, events, count FROM per_hour_item
-    )%9$s
+    )%9$s%12$s
     SELECT min(lowest)%10$s FROM per_hour_item$q$,
         format(bucket.hour, 'bucket'), bucket.key, p.item_column, weight, lowest, events, keep, p.name,
         CASE WHEN p.mode = 'lambda' THEN format($q$, to_batch AS (
@@ -294,17 +294,16 @@ BEGIN
         SELECT hour, item, events, count FROM per_hour_item
     )$q$, p.name) ELSE '' END,
         into_clause,
-        CASE WHEN p.weight_column IS NULL THEN 'events' ELSE 'weight' END);
-    IF p.distinct_column IS NOT NULL THEN
-        sql := sql || format($q$;
-    INSERT INTO %1$I.distinct_delta (hour, sketch)
-    SELECT %2$s, sketch
-    FROM (SELECT %3$s AS bucket, @extschema@.hll_agg(e.%4$I) AS sketch
-          FROM %5$s AS e
-          WHERE %6$s AND e.%4$I IS NOT NULL
-          GROUP BY 1) per_bucket$q$,
-        p.name, format(bucket.hour, 'bucket'), bucket.key, p.distinct_column, events, keep);
-    END IF;
+        CASE WHEN p.weight_column IS NULL THEN 'events' ELSE 'weight' END,
+        -- one statement, so that it can return the lowest weight INTO a variable
+        CASE WHEN p.distinct_column IS NULL THEN '' ELSE format($q$, to_distinct AS (
+        INSERT INTO %1$I.distinct_delta (hour, sketch)
+        SELECT %2$s, sketch
+        FROM (SELECT %3$s AS bucket, @extschema@.hll_agg(e.%4$I) AS sketch
+              FROM %5$s AS e
+              WHERE %6$s AND e.%4$I IS NOT NULL
+              GROUP BY 1) per_bucket
+    )$q$, p.name, format(bucket.hour, 'bucket'), bucket.key, p.distinct_column, events, keep) END);
     RETURN sql;
 END $$;
 

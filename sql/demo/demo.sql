@@ -1,6 +1,7 @@
 -- The demo dashboard (run by `make demo` in its private cluster).
 \pset footer off
 SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS sales CASCADE;
 DROP EXTENSION IF EXISTS topk_pg CASCADE;
 CREATE EXTENSION topk_pg;
 SELECT topk_pg_version() AS "topk_pg version";
@@ -45,3 +46,18 @@ FROM daily ORDER BY day;
 SELECT hll_count(hll_merge_agg(buyers)) AS "unique buyers this week (merged)",
        (SELECT count(DISTINCT user_id) FROM sales_events) AS "exact"
 FROM daily;
+
+\echo
+\echo 'The pipeline: capture sales_events, fold them into speed sketches, roll exact counts up'
+\echo 'hour -> day -> week; dashboards read sales.top_1000 (clock set to 2024-01-07 12:00 UTC)'
+SELECT topk.create_pipeline('sales', 'sales_events', 'product_id', 'event_time',
+                            distinct_column => 'user_id', backfill => true) \g /dev/null
+UPDATE topk.pipelines SET clock = '2024-01-07 12:00+00' WHERE name = 'sales';
+CALL topk.run('sales');
+\echo 'Top 10 products on 2024-01-06 (finished by the batch: exact) and 2024-01-07 (today: speed path)'
+SELECT window_start::date AS day, rank, item AS product_id, count AS sales, error, source
+FROM sales.top_1000
+WHERE granularity = 'day' AND window_start IN ('2024-01-06', '2024-01-07') AND rank <= 10
+ORDER BY window_start, rank;
+\echo 'Pipeline status'
+SELECT pipeline, lag, last_hour, last_day, failures_last_day FROM topk.pipeline_status;

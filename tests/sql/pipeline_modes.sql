@@ -168,3 +168,14 @@ SELECT granularity, count(DISTINCT window_start) AS listed_windows FROM kap.top_
 \set VERBOSITY terse
 UPDATE topk.pipelines SET allowed_lateness = '-1 minute' WHERE name = 'ret';
 UPDATE topk.pipelines SET time_zone = 'Europe/Paris' WHERE name = 'ret';
+
+-- Backfill together with distinct counts (one capture statement writes all three deltas).
+CREATE TABLE visits (t timestamptz NOT NULL, page bigint NOT NULL, visitor bigint);
+INSERT INTO visits SELECT timestamptz '2024-03-01 00:00+00' + g * interval '1 minute', g % 5, g % 17
+FROM generate_series(0, 599) g;
+SELECT topk.create_pipeline('visits_p', 'visits', 'page', 't', distinct_column => 'visitor', backfill => true);
+UPDATE topk.pipelines SET clock = '2024-03-02 00:10+00' WHERE name = 'visits_p';
+CALL topk.run('visits_p');
+SELECT granularity, window_start, distinct_count FROM visits_p.distinct_counts WHERE granularity = 'day';
+SELECT rank, item, count, source FROM visits_p.top_1000 WHERE granularity = 'day' ORDER BY rank;
+SELECT topk.drop_pipeline('visits_p');
