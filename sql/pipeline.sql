@@ -136,6 +136,12 @@ ALTER TABLE topk.progress ENABLE ROW LEVEL SECURITY;
 ALTER TABLE topk.job_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_pipelines ON topk.pipelines
     USING (pg_has_role(owner, 'MEMBER'));
+-- Readers of a pipeline (USAGE on its schema, as topk.grant_read gives) see its row too,
+-- so that its query functions (topk_range, trending) work for them; they still cannot
+-- change it or run its procedures.
+CREATE POLICY read_pipelines ON topk.pipelines FOR SELECT
+    USING (EXISTS (SELECT FROM pg_catalog.pg_namespace n
+                   WHERE n.nspname = name AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')));
 CREATE POLICY own_pipelines ON topk.progress
     USING (pipeline IN (SELECT name FROM topk.pipelines));
 CREATE POLICY own_pipelines ON topk.job_log
@@ -1222,6 +1228,7 @@ CREATE FUNCTION topk._status() RETURNS TABLE (
     pipeline          text,
     mode              text,
     lag               interval,
+    lag_seconds       double precision,
     pending_events    bigint,
     last_hour         timestamptz,
     last_day          timestamptz,
@@ -1241,6 +1248,7 @@ BEGIN
         EXECUTE format('SELECT coalesce(now() - min(captured_at), interval ''0''), coalesce(sum(events), 0)
                         FROM %I.speed_delta', p.name)
             INTO lag, pending_events;
+        lag_seconds := extract(epoch FROM lag);
         SELECT max(last_done) FILTER (WHERE pr.granularity = 'hour'),
                max(last_done) FILTER (WHERE pr.granularity = 'day'),
                max(last_done) FILTER (WHERE pr.granularity = 'week'),
@@ -1255,6 +1263,7 @@ BEGIN
 END $$;
 
 CREATE VIEW topk.pipeline_status WITH (security_invoker = true) AS SELECT * FROM topk._status();
+-- (lag_seconds: the lag as a number, for monitoring systems and BI tools without intervals)
 COMMENT ON VIEW topk.pipeline_status IS
     'per pipeline: lag (age of the oldest event not yet in the speed path), events pending, '
     'the last final window per granularity, failed tasks in the last day';
@@ -1445,3 +1454,17 @@ BEGIN
         LIMIT $5$q$, p.name)
     USING granularity, current_start, previous_start, coalesce(previous_final, false), n;
 END $$;
+
+-- Lets a role read a pipeline's dashboards: its views and tables and its query functions
+-- (topk_range, trending, executable by everyone). The role gets no other right: it cannot run the procedures,
+-- change the pipeline or see other pipelines.
+CREATE FUNCTION topk.grant_read(name text, role regrole) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines := topk._pipeline(name);
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %s', p.name, role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', p.name, role);
+END $$;
+COMMENT ON FUNCTION topk.grant_read(text, regrole) IS
+    'lets a role read a pipeline''s views and call its query functions';

@@ -1,6 +1,9 @@
 -- Count-min sketch: the SQL surface end to end (aggregates, weights, merge, I/O, errors).
 CREATE EXTENSION topk_pg;
 SET client_min_messages = warning;
+-- Serial unless a step asks for parallel workers: a parallel plan splits rows between
+-- workers differently on every run.
+SET max_parallel_workers_per_gather = 0;
 
 CREATE TABLE sales AS
 SELECT g AS id, (floor(exp((g * 0.618033988749895 - floor(g * 0.618033988749895)) * ln(5000))))::bigint AS product_id,
@@ -27,9 +30,11 @@ SELECT cms_total(cms_merge((SELECT c FROM daily WHERE day = 0), (SELECT c FROM d
 
 -- Parallel aggregation gives the same sketch.
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT cms_agg(product_id) FROM sales;
 SELECT (SELECT cms_agg(product_id)::text FROM sales) = (SELECT c::text FROM sk) AS parallel_equals_serial;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+SET max_parallel_workers_per_gather = 0;
 
 -- NULLs are ignored (values and weights), no rows gives NULL, scalar add.
 SELECT cms_total(cms_agg(x)) FROM (VALUES (1), (NULL), (2)) v(x);

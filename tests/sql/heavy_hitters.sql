@@ -1,6 +1,9 @@
 -- The count-min + space-saving hybrid: the SQL surface end to end.
 CREATE EXTENSION topk_pg;
 SET client_min_messages = warning;
+-- Serial unless a step asks for parallel workers: a parallel plan splits rows between
+-- workers differently on every run.
+SET max_parallel_workers_per_gather = 0;
 
 CREATE TABLE sales AS
 SELECT g AS id,
@@ -40,10 +43,12 @@ SELECT heavy_hitters_total(heavy_hitters_merge((SELECT h FROM daily WHERE day = 
 
 -- Parallel aggregation.
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT heavy_hitters_agg(product_id) FROM sales;
 SELECT (SELECT array_agg(item ORDER BY rank) FROM heavy_hitters_items((SELECT heavy_hitters_agg(product_id) FROM sales), 50))
      = (SELECT array_agg(item ORDER BY rank) FROM sk, heavy_hitters_items(h, 50)) AS parallel_same_top_50;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+SET max_parallel_workers_per_gather = 0;
 
 -- NULLs, no rows, other types, text/JSON forms.
 SELECT * FROM heavy_hitters_items((SELECT heavy_hitters_agg(x) FROM (VALUES ('a'), (NULL), ('a'), ('b')) v(x)));

@@ -92,11 +92,26 @@ SELECT topk.drop_pipeline('owned');
 SELECT count(*) FROM owned.top_10;
 SELECT topk.create_pipeline('stolen', 'shop_data.events', 'product', 'at');
 RESET ROLE;
+-- A dashboard role the owner lets read the pipeline: views and query functions, nothing else.
+CREATE ROLE topk_test_reader;
+SET ROLE topk_test_owner;
+SELECT topk.grant_read('owned', 'topk_test_reader');
+RESET ROLE;
+SET ROLE topk_test_reader;
+SELECT rank, item, count, source FROM owned.top_10 WHERE granularity = 'hour' AND window_start = '2024-01-01 01:00' ORDER BY rank LIMIT 2;
+SELECT * FROM owned.topk_range('2024-01-01', '2024-01-01 03:00', 2);
+SELECT count(*) >= 0 AS can_call_trending FROM owned.trending('hour', 3);
+SELECT name FROM topk.pipelines;
+UPDATE topk.pipelines SET clock = '2030-01-01' WHERE name = 'owned';
+CALL topk.run_speed('owned');
+INSERT INTO owned.top_lists SELECT * FROM owned.top_lists LIMIT 1;
+RESET ROLE;
 -- The owner drops it.
 SET ROLE topk_test_owner;
 SELECT topk.drop_pipeline('owned');
 SELECT count(*) AS pipelines FROM topk.pipelines;
 RESET ROLE;
+DROP ROLE topk_test_reader;
 DROP SCHEMA shop_data CASCADE;
 DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM topk_test_owner', current_database()); END $$;
 DROP ROLE topk_test_owner, topk_test_app, topk_test_other;

@@ -1,6 +1,9 @@
 -- Space-Saving top-K: the SQL surface end to end.
 CREATE EXTENSION topk_pg;
 SET client_min_messages = warning;
+-- Serial unless a step asks for parallel workers: a parallel plan splits rows between
+-- workers differently on every run.
+SET max_parallel_workers_per_gather = 0;
 
 -- 300k sales of 20k products with power-law popularity; 30 days.
 CREATE TABLE products AS SELECT g AS id, 'product ' || g AS name FROM generate_series(1, 20000) g;
@@ -52,10 +55,12 @@ SELECT topk_total(topk_merge((SELECT s FROM daily WHERE day = 0), (SELECT s FROM
 
 -- Parallel aggregation: a Partial Aggregate under Gather, same top items.
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT topk_agg(product_id) FROM sales;
 SELECT (SELECT array_agg(item ORDER BY rank) FROM topk_items((SELECT topk_agg(product_id) FROM sales), 50))
      = (SELECT array_agg(item ORDER BY rank) FROM sk, topk_items(s, 50)) AS parallel_same_top_50;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+SET max_parallel_workers_per_gather = 0;
 
 -- NULLs are ignored, no rows gives NULL, scalar add, other types through a hint.
 SELECT * FROM topk_items((SELECT topk_agg(x) FROM (VALUES (1), (NULL), (1), (2)) v(x)));
