@@ -1,5 +1,5 @@
 # topk_pg: the usual targets. See README.md.
-.PHONY: demo test install bench clean-cluster
+.PHONY: demo test install bench bench-sql clean-cluster package doctest
 
 demo:            ## install what is missing, build, start a private cluster, print a dashboard
 	scripts/demo.sh
@@ -14,5 +14,15 @@ install:         ## build (release) and install into PostgreSQL 15
 bench:           ## criterion benches of the core
 	cargo bench -p topk_core
 
+bench-sql:       ## the SQL benchmark against count(*), exact SQL and postgresql-hll (ARGS="--smoke" for a quick run)
+	scripts/bench.sh $(ARGS)
+
 clean-cluster:   ## stop and remove the demo cluster
 	scripts/cluster.sh destroy
+
+package:         ## installable artefacts for PostgreSQL 15: target/package/*.tar.gz and *.deb
+	scripts/package.sh
+
+doctest:         ## run every SQL example of README.md and docs/
+	scripts/install.sh
+	scripts/doctest.sh

@@ -10,6 +10,12 @@ PG_REGRESS=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress
 export TOPK_PORT=${TOPK_TEST_PORT:-28816}
 export TOPK_CLUSTER_DIR=/tmp/topk_pg_regress_$TOPK_PORT
 export TOPK_DB=postgres
+# Install scripts of released versions, for the upgrade scenario (CREATE EXTENSION ... VERSION).
+extdir=$("$PG_CONFIG" --sharedir)/extension
+for f in tests/upgrade/topk_pg--*.sql; do
+    [ -f "$extdir/$(basename "$f")" ] && cmp -s "$f" "$extdir/$(basename "$f")" && continue
+    if [ "$(id -u)" = 0 ]; then cp "$f" "$extdir/"; else sudo cp "$f" "$extdir/"; fi
+done
 scripts/cluster.sh destroy
 scripts/cluster.sh start
 trap 'scripts/cluster.sh destroy' EXIT

@@ -43,26 +43,26 @@ CREATE FUNCTION cms_final(cms) RETURNS cms
 
 CREATE AGGREGATE cms_agg(value anyelement) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, weight bigint) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, epsilon double precision, delta double precision) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, weight bigint, epsilon double precision, delta double precision) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cms_agg(anyelement) IS
     'count-min sketch of the non-NULL values, epsilon 0.001 and delta 0.01';
 
 CREATE AGGREGATE cms_merge_agg(sketch cms) (
     SFUNC = cms_merge_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cms_merge_agg(cms) IS 'sum of count-min sketches of the same dimensions';
 

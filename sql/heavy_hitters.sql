@@ -73,7 +73,7 @@ BEGIN
                     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge_trans';
                 CREATE AGGREGATE heavy_hitters_merge_agg(sketch %2$s) (
                     SFUNC = heavy_hitters_merge_trans, STYPE = heavy_hitters, FINALFUNC = %1$I,
-                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE);
+                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE);
                 CREATE FUNCTION heavy_hitters_items(sketch %2$s, n integer DEFAULT NULL)
                     RETURNS TABLE (rank integer, item %3$s, count bigint, error bigint, guaranteed boolean)
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items'$f$,
@@ -83,10 +83,10 @@ BEGIN
             EXECUTE format($f$
                 CREATE AGGREGATE heavy_hitters_agg(value %1$s %3$s) (
                     SFUNC = heavy_hitters_trans, STYPE = heavy_hitters, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE);
+                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE);
                 CREATE AGGREGATE heavy_hitters_agg(value %1$s, weight bigint %3$s) (
                     SFUNC = heavy_hitters_trans_weighted, STYPE = heavy_hitters, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE)$f$,
+                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE)$f$,
                 t.item, t.final, args);
         END LOOP;
         EXECUTE format($f$
@@ -102,7 +102,7 @@ $$;
 
 CREATE AGGREGATE heavy_hitters_merge_agg(sketch heavy_hitters) (
     SFUNC = heavy_hitters_merge_trans, STYPE = heavy_hitters, FINALFUNC = heavy_hitters_final,
-    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE
+    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE
 );
 CREATE FUNCTION heavy_hitters_items(sketch heavy_hitters, n integer DEFAULT NULL)
     RETURNS TABLE (rank integer, item text, count bigint, error bigint, guaranteed boolean)

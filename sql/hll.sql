@@ -42,11 +42,11 @@ CREATE FUNCTION hll_final(hll) RETURNS hll
 
 CREATE AGGREGATE hll_agg(value anyelement) (
     SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, PARALLEL = SAFE
+    COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE
 );
 CREATE AGGREGATE hll_agg(value anyelement, "precision" integer) (
     SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, PARALLEL = SAFE
+    COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE hll_agg(anyelement) IS
     'HyperLogLog sketch of the distinct non-NULL values, precision 14 (0.81% standard error)';
@@ -55,7 +55,7 @@ COMMENT ON AGGREGATE hll_agg(anyelement, integer) IS
 
 CREATE AGGREGATE hll_merge_agg(sketch hll) (
     SFUNC = hll_merge_trans, STYPE = hll, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, PARALLEL = SAFE
+    COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE hll_merge_agg(hll) IS 'union of hll sketches';
 

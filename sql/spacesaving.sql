@@ -74,7 +74,7 @@ BEGIN
                     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge_trans';
                 CREATE AGGREGATE topk_merge_agg(sketch %2$s) (
                     SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = %1$I,
-                    COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
                 CREATE FUNCTION topk_items(sketch %2$s, n integer DEFAULT NULL)
                     RETURNS TABLE (rank integer, item %3$s, count bigint, error bigint, guaranteed boolean)
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items'$f$,
@@ -83,16 +83,16 @@ BEGIN
         EXECUTE format($f$
             CREATE AGGREGATE topk_agg(value %1$s) (
                 SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, capacity integer) (
                 SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, weight bigint) (
                 SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, weight bigint, capacity integer) (
                 SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE FUNCTION topk_merge(a %3$s, b %3$s) RETURNS %3$s
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge';
             CREATE FUNCTION topk_add(sketch %3$s, value anyelement) RETURNS %3$s
@@ -106,7 +106,7 @@ $$;
 
 CREATE AGGREGATE topk_merge_agg(sketch spacesaving) (
     SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = topk_final,
-    COMBINEFUNC = topk_combine, PARALLEL = SAFE
+    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE
 );
 -- Items of any type, in their text form.
 CREATE FUNCTION topk_items(sketch spacesaving, n integer DEFAULT NULL)

@@ -1,0 +1,848 @@
+#!/usr/bin/env python3
+"""topk_pg SQL benchmark driver.
+
+Run it through scripts/bench.sh, which installs what is needed, builds topk_pg, starts
+the private benchmark cluster with the reference settings and exports PGHOST, PGPORT,
+PGUSER and PGDATABASE for it. This script then, for each Zipf skew:
+
+  1. generates the sales events with ../shared/data/gen_events.py (cached in
+     /tmp/topk_pg_bench_data by its arguments), COPYs them into `events`, VACUUM ANALYZE;
+  2. runs every query once as a warm-up, then --reps times round-robin, and reports the
+     median, min and max wall time (client side, over a Unix socket, result fetched)
+     and the ratio of the median to the median of count(*) from the same run;
+  3. measures accuracy against the exact answer and the stored sketch sizes;
+  4. measures the pipeline (COPY with and without a pipeline, run_speed, run_batch,
+     pgbench on top_1000) when topk.create_pipeline exists.
+
+Functions that are not (yet) in the installed extension give "n/a (not installed)".
+Prints Markdown tables, writes JSON to --out and the Markdown next to it (.md).
+Exit status: 0 when every query ran, 1 if any SQL error happened, 2 on bad usage or a
+missing generator. Slowness never fails.
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+try:
+    import psycopg
+    from psycopg import sql as pgsql
+except ImportError:  # pragma: no cover
+    sys.exit("run.py: needs psycopg 3 (Debian: python3-psycopg; PyPI: psycopg[binary]); use scripts/bench.sh")
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_GEN = REPO.parent / "shared" / "data" / "gen_events.py"
+DATA_DIR = Path(os.environ.get("TOPK_BENCH_DATA", "/tmp/topk_pg_bench_data"))
+SEED = 42
+DAYS = 30
+PIPELINE_EVENTS = 1_000_000  # "run_speed over 1M new events"
+# The day of an event. date_bin is plain arithmetic on timestamptz (no time-zone lookups):
+# the same days as date_trunc('day', event_time) in UTC, at a fraction of its cost, so the
+# per-day figures measure the sketches rather than the date function.
+DAY = "date_bin('1 day', event_time, timestamptz '2024-01-01 00:00+00')"
+
+# Reference figures of ../shared/data/README.md (ratios to count(*), 10M rows, 2 cores).
+SKEWS = {
+    "1.1": {"name": "main", "tag": "s11"},
+    "0.8": {"name": "flat", "tag": "s08"},
+}
+# The reference data set's known facts (10M rows, 1M items, 30 days, seed 42).
+REFERENCE_FACTS = {
+    "1.1": {"distinct_products": 562166, "distinct_users": 1986653, "count_100": 7688, "count_101": 7684},
+    "0.8": {"distinct_products": 962159, "count_100": 3370, "count_101": 3339},
+}
+
+
+def fig(key, label, sql, needs=(), goal=None, peer=None, section="one pass", result=None):
+    return dict(key=key, label=label, sql=sql, needs=list(needs), goal=goal or {}, peer=peer or {},
+                section=section, result=result)
+
+
+FIGURES = [
+    fig("count", "`count(*)` (the floor)", "SELECT count(*) FROM events",
+        goal={"1.1": "1.00", "0.8": "1.00"}, peer={"1.1": "0.36 s = 1.00", "0.8": "0.30 s = 1.00"}),
+    fig("sum", "`sum(product_id)`", "SELECT sum(product_id) FROM events",
+        peer={"1.1": "1.30", "0.8": "1.37"}),
+    fig("exact_top100", "exact top-100 (`GROUP BY … ORDER BY count DESC LIMIT 100`)",
+        "SELECT product_id, count(*) AS c FROM events GROUP BY product_id ORDER BY c DESC LIMIT 100",
+        peer={"1.1": "5.7", "0.8": "12.4"}),
+    fig("exact_distinct", "exact `count(DISTINCT user_id)`", "SELECT count(DISTINCT user_id) FROM events",
+        peer={"1.1": "6.5", "0.8": "7.7"}),
+    fig("hll_agg", "`hll_agg(user_id)` → `hll_count`",
+        "SELECT hll_count(s), pg_column_size(s) FROM (SELECT hll_agg(user_id) AS s FROM events) t",
+        needs=["hll_agg", "hll_count"], goal={"1.1": "≤ 1.3", "0.8": "≤ 1.3"},
+        peer={"1.1": "Citus hll 1.63 / 1.39 (log2m 11 / 14)", "0.8": "Citus hll 2.39 / 2.60 (log2m 11 / 14)"}),
+    fig("citus_hll11", "Citus `hll_add_agg(hll_hash_bigint(user_id))`, log2m 11",
+        "SELECT citus.hll_cardinality(s), pg_column_size(s) FROM "
+        "(SELECT citus.hll_add_agg(citus.hll_hash_bigint(user_id), 11) AS s FROM events) t",
+        needs=["citus.hll_add_agg"], peer={"1.1": "1.63", "0.8": "2.39"}),
+    fig("citus_hll14", "Citus `hll_add_agg(hll_hash_bigint(user_id), 14)`",
+        "SELECT citus.hll_cardinality(s), pg_column_size(s) FROM "
+        "(SELECT citus.hll_add_agg(citus.hll_hash_bigint(user_id), 14) AS s FROM events) t",
+        needs=["citus.hll_add_agg"], peer={"1.1": "1.39", "0.8": "2.60"}),
+    fig("cms_agg", "`cms_agg(product_id)`",
+        "SELECT pg_column_size(s) FROM (SELECT cms_agg(product_id) AS s FROM events) t",
+        needs=["cms_agg"], goal={"1.1": "≤ 1.5", "0.8": "≤ 1.5"},
+        peer={"1.1": "Toolkit count_min_sketch 6.39*", "0.8": "Toolkit count_min_sketch 6.30*"}),
+    fig("topk_agg", "`topk_agg(product_id)`",
+        "SELECT pg_column_size(s) FROM (SELECT topk_agg(product_id) AS s FROM events) t",
+        needs=["topk_agg"], goal={"1.1": "≤ 1.8", "0.8": "≤ 2.2"},
+        peer={"1.1": "DataSketches 2.8, TopN 13.1, Toolkit mcv 16.8*",
+              "0.8": "DataSketches 4.7, TopN 36.4, Toolkit mcv 43.5*"}),
+    fig("heavy_hitters_agg", "`heavy_hitters_agg(product_id)`",
+        "SELECT pg_column_size(s) FROM (SELECT heavy_hitters_agg(product_id) AS s FROM events) t",
+        needs=["heavy_hitters_agg"],
+        peer={"1.1": "DataSketches 2.8, TopN 13.1", "0.8": "DataSketches 4.7, TopN 36.4"}),
+    # Per day (GROUP BY day): 30 groups.
+    fig("count_day", "`count(*)` per day (floor of the per-day rows)",
+        f"SELECT {DAY} AS d, count(*) FROM events GROUP BY 1", section="per day"),
+    fig("exact_top10_day", "exact top-10 per day (30 days)",
+        f"SELECT d, product_id, c FROM (SELECT d, product_id, c, row_number() OVER (PARTITION BY d ORDER BY c DESC) AS rn "
+        f"FROM (SELECT {DAY} AS d, product_id, count(*) AS c FROM events GROUP BY 1, 2) a) b WHERE rn <= 10",
+        peer={"1.1": "25.6", "0.8": "68.8"}, section="per day"),
+    fig("hll_agg_day", "`hll_agg(user_id)` per day",
+        f"SELECT d, hll_count(s) FROM (SELECT {DAY} AS d, hll_agg(user_id) AS s FROM events GROUP BY 1) t",
+        needs=["hll_agg", "hll_count"], section="per day"),
+    fig("cms_agg_day", "`cms_agg(product_id)` per day",
+        f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, cms_agg(product_id) AS s FROM events GROUP BY 1) t",
+        needs=["cms_agg"], section="per day"),
+    fig("topk_agg_day", "`topk_agg(product_id)` per day",
+        f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, topk_agg(product_id) AS s FROM events GROUP BY 1) t",
+        needs=["topk_agg"], goal={"1.1": "≤ 5", "0.8": "≤ 7"}, section="per day",
+        peer={"1.1": "DataSketches 12.7, TopN 35.6, Toolkit mcv 60.6*",
+              "0.8": "DataSketches 25.3, TopN 93.9, Toolkit mcv 124*"}),
+    fig("heavy_hitters_agg_day", "`heavy_hitters_agg(product_id)` per day",
+        f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, heavy_hitters_agg(product_id) AS s FROM events GROUP BY 1) t",
+        needs=["heavy_hitters_agg"], section="per day",
+        peer={"1.1": "DataSketches 12.7, TopN 35.6", "0.8": "DataSketches 25.3, TopN 93.9"}),
+    # Merging the 30 daily sketches (built once, untimed, into bench_daily).
+    fig("topk_merge", "merge 30 daily `topk_agg` → top 100",
+        "SELECT rank, item, count FROM {topk_items}((SELECT topk_merge_agg(topk) FROM bench_daily), 100{topk_hint})",
+        needs=["topk_agg", "topk_merge_agg", "topk_items"], section="merge 30 daily sketches",
+        goal={"1.1": "≤ 5 ms", "0.8": "≤ 5 ms"},
+        peer={"1.1": "TopN 14 ms, DataSketches 7 ms, Toolkit 93 ms*", "0.8": "TopN 15 ms, DataSketches 7 ms, Toolkit 149 ms*"}),
+    fig("heavy_hitters_merge", "merge 30 daily `heavy_hitters_agg` → top 100",
+        "SELECT rank, item, count FROM {hh_items}((SELECT heavy_hitters_merge_agg(hh) FROM bench_daily), 100{hh_hint})",
+        needs=["heavy_hitters_agg", "heavy_hitters_merge_agg", "heavy_hitters_items"], section="merge 30 daily sketches",
+        peer={"1.1": "TopN 14 ms, DataSketches 7 ms", "0.8": "TopN 15 ms, DataSketches 7 ms"}),
+    fig("hll_merge", "merge 30 daily `hll_agg` → `hll_count`",
+        "SELECT hll_count(hll_merge_agg(hll)) FROM bench_daily",
+        needs=["hll_agg", "hll_merge_agg", "hll_count"], section="merge 30 daily sketches"),
+    fig("cms_merge", "merge 30 daily `cms_agg` → size",
+        "SELECT pg_column_size(cms_merge_agg(cms)) FROM bench_daily",
+        needs=["cms_agg", "cms_merge_agg"], section="merge 30 daily sketches"),
+]
+
+# Sketches built once (untimed) for accuracy, sizes and the merge figures.
+SKETCH_COLUMNS = [
+    ("hll", "hll_agg(user_id)", ["hll_agg"]),
+    ("cms", "cms_agg(product_id)", ["cms_agg"]),
+    ("topk", "topk_agg(product_id)", ["topk_agg"]),
+    ("hh", "heavy_hitters_agg(product_id)", ["heavy_hitters_agg"]),
+]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.errors = []
+        self.conn = None
+        self.procs = {}
+
+    # ---------- connection and SQL helpers ----------
+    def connect(self, dbname=None):
+        kw = {"autocommit": True, "prepare_threshold": None}
+        if dbname:
+            kw["dbname"] = dbname
+        return psycopg.connect(**kw)
+
+    def q(self, sql, params=None):
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+
+    def q1(self, sql, params=None):
+        rows = self.q(sql, params)
+        return rows[0][0] if rows else None
+
+    def error(self, where, exc):
+        msg = f"{where}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+        print(f"ERROR {msg}", file=sys.stderr, flush=True)
+        self.errors.append(msg)
+        if self.conn is None or self.conn.closed or self.conn.broken:
+            # The server may have crashed; try to reconnect once (it restarts after recovery).
+            for _ in range(30):
+                try:
+                    self.conn = self.connect()
+                    return
+                except psycopg.OperationalError:
+                    time.sleep(1)
+            raise SystemExit(f"run.py: lost the connection to the server after: {msg}")
+
+    def timed(self, sql):
+        t0 = time.perf_counter()
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            rows = cur.fetchall() if cur.description else None
+        return time.perf_counter() - t0, rows
+
+    # ---------- setup ----------
+    def setup_database(self):
+        db = os.environ.get("PGDATABASE", "topk_bench")
+        with self.connect("postgres") as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{db}"')
+        self.conn = self.connect(db)
+        self.q("CREATE EXTENSION topk_pg")
+        self.citus = bool(self.q1("SELECT count(*) FROM pg_available_extensions WHERE name = 'hll'"))
+        if self.citus:
+            # Citus' hll has a type `hll` too: keep it in a schema of its own.
+            self.q("CREATE SCHEMA citus")
+            self.q("CREATE EXTENSION hll SCHEMA citus")
+        extra = os.environ.get("TOPK_BENCH_SETUP_SQL")
+        if extra:  # testing hook for the driver itself: extra SQL run before the functions are detected
+            self.q(Path(extra).read_text())
+        rows = self.q("""
+            SELECT n.nspname, p.proname, p.pronargs, p.prokind
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname IN ('public', 'topk', 'citus')""")
+        for nsp, name, nargs, kind in rows:
+            full = name if nsp == "public" else f"{nsp}.{name}"
+            self.procs.setdefault(full, []).append((nargs, kind))
+        # topk_items(sketch, n) is the typed bigint form; topk_items(sketch, n, type_hint) the generic one.
+        self.fmt = {}
+        for short, fn in (("topk", "topk_items"), ("hh", "heavy_hitters_items")):
+            arities = {n for n, _ in self.procs.get(fn, [])}
+            self.fmt[f"{short}_items"] = fn
+            self.fmt[f"{short}_hint"] = "" if 2 in arities or not arities else ", NULL::bigint"
+        self.meta_server = {
+            "server_version": self.q1("SHOW server_version"),
+            "topk_pg_version": self.q1("SELECT extversion FROM pg_extension WHERE extname = 'topk_pg'"),
+            "citus_hll_version": self.q1("SELECT extversion FROM pg_extension WHERE extname = 'hll'"),
+            "settings": dict(self.q("""SELECT name, current_setting(name) FROM pg_settings WHERE name IN
+                ('shared_buffers', 'work_mem', 'max_parallel_workers_per_gather', 'maintenance_work_mem',
+                 'effective_cache_size', 'max_wal_size', 'checkpoint_timeout', 'jit', 'TimeZone',
+                 'max_worker_processes', 'max_parallel_workers') ORDER BY name""")),
+        }
+        print("functions found: " + ", ".join(
+            f"{f} {'yes' if self.has(f) else 'no'}" for f in
+            ["hll_agg", "cms_agg", "topk_agg", "topk_merge_agg", "topk_items", "heavy_hitters_agg",
+             "heavy_hitters_merge_agg", "heavy_hitters_items", "citus.hll_add_agg", "topk.create_pipeline",
+             "topk.run_speed", "topk.run_batch"]), flush=True)
+
+    def has(self, name):
+        return name in self.procs
+
+    def missing(self, needs):
+        return [n for n in needs if not self.has(n)]
+
+    # ---------- data ----------
+    def csv_path(self, skew, rows):
+        return DATA_DIR / f"events_r{rows}_i{self.args.items}_s{skew}_d{DAYS}_seed{SEED}.csv"
+
+    def generate(self, skew, rows):
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            os.chmod(DATA_DIR, 0o755)  # the server (user postgres) reads the files with COPY
+        except OSError:
+            pass
+        path = self.csv_path(skew, rows)
+        if path.exists():
+            print(f"== using cached {path}", flush=True)
+            return path, None
+        print(f"== generating {rows:,} events, Zipf s={skew} → {path}", flush=True)
+        tmp = path.with_suffix(".csv.part")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, str(self.args.gen), "--rows", str(rows), "--items", str(self.args.items),
+                        "--zipf-s", skew, "--days", str(DAYS), "--seed", str(SEED), "--out", str(tmp)], check=True)
+        tmp.rename(path)
+        os.chmod(path, 0o644)
+        return path, time.perf_counter() - t0
+
+    def head_file(self, src, n):
+        """The first n events of a data file (the 'new events' of the pipeline figures)."""
+        dst = src.with_name(src.stem + f".head{n}.csv")
+        if not dst.exists():
+            tmp = dst.with_suffix(".part")
+            with open(src) as fi, open(tmp, "w") as fo:
+                for i, line in enumerate(fi):
+                    if i >= n:
+                        break
+                    fo.write(line)
+            tmp.rename(dst)
+            os.chmod(dst, 0o644)
+        return dst
+
+    EVENTS_DDL = ("(event_time timestamptz NOT NULL, product_id bigint NOT NULL, user_id bigint NOT NULL, "
+                  "quantity int NOT NULL, price_cents bigint NOT NULL)")
+    COPY_COLS = "(event_time, product_id, user_id, quantity, price_cents)"
+
+    def load(self, path):
+        self.q("DROP TABLE IF EXISTS events, bench_onepass, bench_daily, exact_counts CASCADE")
+        self.q(f"CREATE TABLE events {self.EVENTS_DDL}")
+        t0 = time.perf_counter()
+        self.q(f"COPY events {self.COPY_COLS} FROM '{path}' WITH (FORMAT csv)")
+        copy_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.q("VACUUM ANALYZE events")
+        vacuum_s = time.perf_counter() - t0
+        rows = self.q1("SELECT count(*) FROM events")
+        size = self.q1("SELECT pg_total_relation_size('events')")
+        return {"copy_s": copy_s, "vacuum_analyze_s": vacuum_s, "rows": rows, "table_bytes": size}
+
+    # ---------- timing ----------
+    def run_figures(self, skew):
+        reps = self.args.reps
+        todo, results = [], {}
+        for f in FIGURES:
+            r = {"label": f["label"], "section": f["section"], "goal": f["goal"].get(skew), "peer": f["peer"].get(skew)}
+            miss = self.missing(f["needs"])
+            if f["needs"] == ["citus.hll_add_agg"] and not self.citus:
+                miss = ["postgresql-15-hll"]
+            if miss:
+                r["status"] = "n/a (not installed)"
+                r["missing"] = miss
+            else:
+                r["status"] = "ok"
+                r["sql"] = f["sql"].format(**self.fmt)
+                r["times_s"] = []
+                todo.append(f["key"])
+            results[f["key"]] = r
+        # The 30 daily sketches for the merge figures: built once, untimed.
+        self.build_sketch_tables()
+        for rep in range(reps + 1):  # rep 0 is the warm-up
+            what = "warm-up" if rep == 0 else f"repetition {rep}/{reps}"
+            print(f"== {what}", flush=True)
+            for key in todo:
+                r = results[key]
+                if r["status"] != "ok":
+                    continue
+                try:
+                    dt, rows = self.timed(r["sql"])
+                except psycopg.Error as e:
+                    self.error(f"s={skew} {key}", e)
+                    r["status"] = f"error: {str(e).strip().splitlines()[0]}"
+                    continue
+                if rep > 0:
+                    r["times_s"].append(dt)
+                r["_rows"] = rows
+                if self.args.verbose:
+                    print(f"   {key:24s} {dt * 1000:10.1f} ms", flush=True)
+        base = results["count"]
+        base_med = statistics.median(base["times_s"]) if base.get("times_s") else None
+        for key, r in results.items():
+            rows = r.pop("_rows", None)
+            if r["status"] != "ok":
+                r.pop("times_s", None)
+                continue
+            t = r["times_s"]
+            r["median_s"], r["min_s"], r["max_s"] = statistics.median(t), min(t), max(t)
+            r["ratio"] = r["median_s"] / base_med if base_med else None
+            if key in ("hll_agg", "citus_hll11", "citus_hll14"):
+                r["estimate"], r["sketch_bytes"] = rows[0][0], rows[0][1]
+            elif key in ("cms_agg", "topk_agg", "heavy_hitters_agg"):
+                r["sketch_bytes"] = rows[0][0]
+            elif key in ("count", "exact_distinct"):
+                r["value"] = rows[0][0]
+        return results
+
+    def build_sketch_tables(self):
+        cols = [(c, e) for c, e, needs in SKETCH_COLUMNS if not self.missing(needs)]
+        self.sketch_cols = [c for c, _ in cols]
+        self.sketch_cols_daily = list(self.sketch_cols)
+        if not cols:
+            self.q("CREATE TABLE bench_onepass AS SELECT 1 AS dummy")
+            self.q(f"CREATE TABLE bench_daily AS SELECT DISTINCT {DAY} AS day FROM events")
+            return
+        sel = ", ".join(f"{e} AS {c}" for c, e in cols)
+        print("== building the one-pass and the 30 daily sketches (untimed, for accuracy and merges)", flush=True)
+        try:
+            self.q(f"CREATE TABLE bench_onepass AS SELECT {sel} FROM events")
+            self.q(f"CREATE TABLE bench_daily AS SELECT {DAY} AS day, {sel} FROM events GROUP BY 1")
+            self.q("ANALYZE bench_daily")
+        except psycopg.Error as e:
+            self.error("building the sketch tables", e)
+            self.q("DROP TABLE IF EXISTS bench_onepass, bench_daily")
+            self.q("CREATE TABLE bench_onepass AS SELECT 1 AS dummy")
+            self.q(f"CREATE TABLE bench_daily AS SELECT DISTINCT {DAY} AS day FROM events")
+            self.sketch_cols = self.sketch_cols_daily = []
+
+    # ---------- accuracy ----------
+    def accuracy(self, skew, fig):
+        acc, sizes = {}, {}
+        self.q("CREATE TABLE exact_counts AS SELECT product_id, count(*) AS c FROM events GROUP BY product_id")
+        exact = [r[0] for r in self.q("SELECT product_id FROM exact_counts ORDER BY c DESC, product_id LIMIT 1000")]
+        exact_count = dict(self.q("SELECT product_id, c FROM exact_counts ORDER BY c DESC, product_id LIMIT 1000"))
+        facts = self.q("""SELECT (SELECT count(*) FROM exact_counts),
+                                 (SELECT c FROM exact_counts ORDER BY c DESC, product_id OFFSET 99 LIMIT 1),
+                                 (SELECT c FROM exact_counts ORDER BY c DESC, product_id OFFSET 100 LIMIT 1),
+                                 (SELECT c FROM exact_counts ORDER BY c DESC, product_id OFFSET 999 LIMIT 1)""")[0]
+        dataset = {"distinct_products": facts[0], "count_100": facts[1], "count_101": facts[2], "count_1000": facts[3]}
+        distinct_users = fig["exact_distinct"].get("value") if fig["exact_distinct"]["status"] == "ok" else None
+        if distinct_users is None:
+            distinct_users = self.q1("SELECT count(DISTINCT user_id) FROM events")
+        dataset["distinct_users"] = distinct_users
+        top100_share = self.q1("SELECT sum(c)::float8 / (SELECT sum(c) FROM exact_counts) FROM "
+                               "(SELECT c FROM exact_counts ORDER BY c DESC LIMIT 100) t")
+        dataset["top100_share"] = top100_share
+
+        def list_eval(name, sql):
+            try:
+                rows = self.q(sql)
+            except psycopg.Error as e:
+                self.error(f"s={skew} accuracy {name}", e)
+                acc[name] = {"status": f"error: {str(e).strip().splitlines()[0]}"}
+                return
+            items = [int(r[0]) for r in rows]  # bigint, or text from a generic topk_items
+            got = {int(r[0]): int(r[1]) for r in rows}
+            e100, e1000 = set(exact[:100]), set(exact[:1000])
+            # Exact counts of every reported item, in one query.
+            true = dict(self.q("SELECT product_id, c FROM exact_counts WHERE product_id = ANY(%s)", (items,))) if items else {}
+            rel = [(got[it] - true[it]) / true[it] for it in items[:100] if true.get(it)]
+
+            def tie_recall(k):
+                # Tie-aware recall: a reported item counts if its exact count reaches the K-th exact count.
+                if len(exact) < k:
+                    return len(set(items[:k]) & set(exact[:k]))
+                kth = exact_count[exact[k - 1]]
+                return min(k, sum(1 for it in items[:k] if true.get(it, 0) >= kth))
+
+            acc[name] = {
+                "status": "ok", "returned": len(items),
+                "recall_100": len(set(items[:100]) & e100), "recall_1000": len(set(items[:1000]) & e1000),
+                "recall_100_ties": tie_recall(100), "recall_1000_ties": tie_recall(1000),
+                "count_rel_err_median_top100": statistics.median(rel) if rel else None,
+                "count_rel_err_max_abs_top100": max((abs(x) for x in rel), default=None),
+            }
+
+        f = self.fmt
+        if "topk" in self.sketch_cols and self.has("topk_items"):
+            list_eval("topk one pass", f"SELECT item, count FROM {f['topk_items']}((SELECT topk FROM bench_onepass), 1000{f['topk_hint']}) ORDER BY rank")
+            if self.has("topk_merge_agg"):
+                list_eval("topk 30 daily merged", f"SELECT item, count FROM {f['topk_items']}((SELECT topk_merge_agg(topk) FROM bench_daily), 1000{f['topk_hint']}) ORDER BY rank")
+        if "hh" in self.sketch_cols and self.has("heavy_hitters_items"):
+            list_eval("heavy_hitters one pass", f"SELECT item, count FROM {f['hh_items']}((SELECT hh FROM bench_onepass), 1000{f['hh_hint']}) ORDER BY rank")
+            if self.has("heavy_hitters_merge_agg"):
+                list_eval("heavy_hitters 30 daily merged", f"SELECT item, count FROM {f['hh_items']}((SELECT heavy_hitters_merge_agg(hh) FROM bench_daily), 1000{f['hh_hint']}) ORDER BY rank")
+        for name in ("topk one pass", "topk 30 daily merged", "heavy_hitters one pass", "heavy_hitters 30 daily merged"):
+            if name not in acc:
+                acc[name] = {"status": "n/a (not installed)"}
+
+        def rel_err(est):
+            return (est - distinct_users) / distinct_users if est is not None and distinct_users else None
+
+        if "hll" in self.sketch_cols:
+            try:
+                one = self.q1("SELECT hll_count(hll) FROM bench_onepass")
+                merged = self.q1("SELECT hll_count(hll_merge_agg(hll)) FROM bench_daily")
+                acc["hll one pass"] = {"status": "ok", "estimate": one, "rel_err": rel_err(one)}
+                acc["hll 30 daily merged"] = {"status": "ok", "estimate": merged, "rel_err": rel_err(merged)}
+            except psycopg.Error as e:
+                self.error(f"s={skew} accuracy hll", e)
+        else:
+            acc["hll one pass"] = acc["hll 30 daily merged"] = {"status": "n/a (not installed)"}
+        for key, name in (("citus_hll11", "Citus hll log2m 11"), ("citus_hll14", "Citus hll log2m 14")):
+            r = fig[key]
+            acc[name] = ({"status": "ok", "estimate": r["estimate"], "rel_err": rel_err(r["estimate"])}
+                         if r["status"] == "ok" else {"status": r["status"]})
+            if r["status"] == "ok":
+                sizes[name] = {"one pass": r["sketch_bytes"]}
+        if "cms" in self.sketch_cols and self.has("cms_estimate"):
+            try:
+                row = self.q("""SELECT max(e - c), avg(e - c)::float8, max((e - c)::float8 / c), avg((e - c)::float8 / c),
+                                       min(e - c), (SELECT cms_error_bound(cms) FROM bench_onepass)
+                                FROM (SELECT x.c, cms_estimate(o.cms, x.product_id) AS e
+                                      FROM (SELECT product_id, c FROM exact_counts ORDER BY c DESC, product_id LIMIT 1000) x,
+                                           bench_onepass o) t""")[0]
+                acc["cms one pass (top 1000 items)"] = {
+                    "status": "ok", "max_err": row[0], "mean_err": row[1], "max_rel_err": row[2],
+                    "mean_rel_err": row[3], "min_err": row[4], "error_bound": row[5]}
+            except psycopg.Error as e:
+                self.error(f"s={skew} accuracy cms", e)
+        else:
+            acc["cms one pass (top 1000 items)"] = {"status": "n/a (not installed)"}
+        for c in self.sketch_cols:
+            try:
+                one = self.q1(f"SELECT pg_column_size({c}) FROM bench_onepass")
+                daily = self.q(f"SELECT avg(pg_column_size({c}))::float8, max(pg_column_size({c})) FROM bench_daily")[0]
+                sizes[c] = {"one pass": one, "daily avg": daily[0], "daily max": daily[1]}
+            except psycopg.Error as e:
+                self.error(f"s={skew} sizes {c}", e)
+        return acc, sizes, dataset
+
+    # ---------- pipeline ----------
+    def call(self, fn, *args):
+        kinds = {k for _, k in self.procs.get(fn, [])}
+        lits = ", ".join(pgsql.Literal(a).as_string(self.conn) for a in args)
+        return f"CALL {fn}({lits})" if "p" in kinds else f"SELECT {fn}({lits})"
+
+    def pipeline(self, skew, path):
+        tag = SKEWS[skew]["tag"]
+        out = {}
+        if not self.has("topk.create_pipeline"):
+            return {"status": "n/a (not installed)"}
+        n = min(PIPELINE_EVENTS, self.rows)
+        newf = self.head_file(path, n) if n < self.rows else path
+        self.pipeline_clock = bool(self.q1(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('topk.pipelines') AND attname = 'clock'"))
+        day_rows = self.q1("SELECT count(*) FROM events WHERE event_time < timestamptz '2024-01-02 00:00+00'")
+        keys = ["copy_plain", "copy_pipeline", "run_speed", "run_batch_day"]
+        times = {k: [] for k in keys}
+        reps = self.args.reps
+        last = None
+        first = 1 if self.args.smoke else 0  # rep 0 is the warm-up (none for --smoke)
+        for rep in range(first, reps + 1):
+            name = f"bench_{tag}_r{rep}"
+            dayname = f"bench_{tag}_day{rep}"
+            try:
+                self.q(f"CREATE TABLE copy_plain_{tag}_r{rep} {self.EVENTS_DDL}")
+                dt, _ = self.timed(f"COPY copy_plain_{tag}_r{rep} {self.COPY_COLS} FROM '{newf}' WITH (FORMAT csv)")
+                if rep:
+                    times["copy_plain"].append(dt)
+                self.q(f"DROP TABLE copy_plain_{tag}_r{rep}")
+
+                self.q(f"CREATE TABLE pipe_{tag}_r{rep} {self.EVENTS_DDL}")
+                self.q(self.call("topk.create_pipeline", name, f"public.pipe_{tag}_r{rep}", "product_id", "event_time"))
+                dt, _ = self.timed(f"COPY pipe_{tag}_r{rep} {self.COPY_COLS} FROM '{newf}' WITH (FORMAT csv)")
+                if rep:
+                    times["copy_pipeline"].append(dt)
+                dt, _ = self.timed(self.call("topk.run_speed", name))
+                if rep:
+                    times["run_speed"].append(dt)
+                if last:
+                    self.drop_pipeline(last, last.replace("bench_", "pipe_"))
+                last = name  # kept for the dashboard figure
+
+                self.q(f"CREATE TABLE pday_{tag}_r{rep} {self.EVENTS_DDL}")
+                self.q(self.call("topk.create_pipeline", dayname, f"public.pday_{tag}_r{rep}", "product_id", "event_time"))
+                if self.pipeline_clock:
+                    # Replay: the pipeline clock just after the day (+ allowed lateness), so that
+                    # run_batch rolls up that day's hours and the day, not every empty window until now().
+                    self.q("UPDATE topk.pipelines SET clock = timestamptz '2024-01-02 01:00+00' WHERE name = %s", (dayname,))
+                self.q(f"INSERT INTO pday_{tag}_r{rep} SELECT * FROM events WHERE event_time < timestamptz '2024-01-02 00:00+00'")
+                dt, _ = self.timed(self.call("topk.run_batch", dayname))
+                if rep:
+                    times["run_batch_day"].append(dt)
+                self.drop_pipeline(dayname, f"pday_{tag}_r{rep}")
+            except psycopg.Error as e:
+                self.error(f"s={skew} pipeline (repetition {rep})", e)
+                return {"status": f"error: {str(e).strip().splitlines()[0]}"}
+        labels = {
+            "copy_plain": f"COPY {n:,} events, no pipeline",
+            "copy_pipeline": f"COPY {n:,} events, pipeline attached",
+            "run_speed": f"`CALL topk.run_speed` over those {n:,} new events",
+            "run_batch_day": f"`CALL topk.run_batch` for a day ({day_rows:,} events)",
+        }
+        for k in keys:
+            t = times[k]
+            out[k] = {"label": labels[k], "status": "ok", "times_s": t, "median_s": statistics.median(t),
+                      "min_s": min(t), "max_s": max(t)}
+        out["copy_overhead"] = out["copy_pipeline"]["median_s"] / out["copy_plain"]["median_s"]
+        out["dashboard"] = self.pgbench(last)
+        out["status"] = "ok"
+        return out
+
+    def drop_pipeline(self, name, table):
+        """Drops a pipeline of an earlier repetition and its table, so they weigh on nothing after."""
+        if self.has("topk.drop_pipeline"):
+            self.q(self.call("topk.drop_pipeline", name))
+            self.q(f"DROP TABLE {table}")
+
+    def pgbench(self, name):
+        view = f"{name}.top_1000"
+        try:
+            cols = [r[0] for r in self.q(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+                "ORDER BY attnum", (view,))]
+            types = dict(self.q("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                "WHERE attrelid = %s::regclass AND attnum > 0", (view,)))
+        except psycopg.Error as e:
+            self.error(f"dashboard: {view}", e)
+            return {"status": f"error: {str(e).strip().splitlines()[0]}"}
+        wcol = next((c for c in ("window_start", "bucket", "window", "period_start", "day", "ts") if c in cols),
+                    next((c for c in cols if types[c].startswith(("timestamp", "date"))), None))
+        gcol = next((c for c in ("granularity", "grain", "period", "resolution") if c in cols), None)
+        ocol = "rank" if "rank" in cols else ("count DESC" if "count" in cols else None)
+        if wcol is None or ocol is None:
+            msg = f"cannot tell the window and rank columns of {view} (columns: {', '.join(cols)})"
+            self.error("dashboard", RuntimeError(msg))
+            return {"status": f"error: {msg}"}
+        keys = [c for c in (gcol, wcol) if c]
+        # A full window, of granularity 'day' when there is one, the latest such.
+        prefer = f"({gcol} = 'day') DESC, " if gcol else ""
+        pick = self.q(f"SELECT {', '.join(keys)} FROM {view} GROUP BY {', '.join(keys)} "
+                      f"ORDER BY {prefer}count(*) DESC, {wcol} DESC LIMIT 1")
+        if not pick:
+            self.error("dashboard", RuntimeError(f"{view} is empty after run_speed"))
+            return {"status": f"error: {view} is empty"}
+        conds = " AND ".join(f"{c} = {pgsql.Literal(v).as_string(self.conn)}" for c, v in zip(keys, pick[0]))
+        query = f"SELECT * FROM {view} WHERE {conds} ORDER BY {ocol} LIMIT 10;"
+        tmp = Path(tempfile.mkdtemp(prefix="topk_pg_pgbench."))
+        script = tmp / "dashboard.sql"
+        script.write_text(query + "\n")
+        secs = self.args.pgbench_seconds
+        cmd = [self.pgbench_bin, "-n", "-c", "4", "-j", "2", "-T", str(secs), "-l", "--log-prefix", str(tmp / "log"),
+               "-f", str(script)]
+        print(f"== pgbench -c 4 -j 2 -T {secs}: {query}", flush=True)
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+        if p.returncode != 0:
+            msg = (p.stderr.strip().splitlines() or ["pgbench failed"])[-1]
+            self.error("pgbench", RuntimeError(msg))
+            return {"status": f"error: {msg}", "query": query}
+        lat = []
+        for fn in glob.glob(str(tmp / "log.*")):
+            with open(fn) as fh:
+                for line in fh:
+                    parts = line.split()
+                    if len(parts) >= 3 and parts[2].isdigit():
+                        lat.append(int(parts[2]) / 1000.0)  # µs → ms
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not lat:
+            self.error("pgbench", RuntimeError("empty transaction log"))
+            return {"status": "error: empty transaction log", "query": query}
+        lat.sort()
+        pct = lambda p: lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
+        return {"status": "ok", "query": query, "transactions": len(lat), "tps": len(lat) / secs,
+                "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": lat[-1], "seconds": secs}
+
+    # ---------- the run ----------
+    def run(self):
+        a = self.args
+        self.pgbench_bin = shutil.which("pgbench", path="/usr/lib/postgresql/15/bin:" + os.environ.get("PATH", ""))
+        started = datetime.datetime.now(datetime.timezone.utc)
+        self.setup_database()
+        result = {"meta": self.meta(started), "runs": {}}
+        for skew in a.skews:
+            self.rows = a.rows
+            print(f"\n######## Zipf s={skew} ({SKEWS[skew]['name']}), {a.rows:,} rows", flush=True)
+            path, gen_s = self.generate(skew, a.rows)
+            print("== COPY and VACUUM ANALYZE", flush=True)
+            load = self.load(path)
+            if load["rows"] != a.rows:
+                self.error(f"s={skew} load", RuntimeError(f"COPY loaded {load['rows']:,} rows, expected {a.rows:,} "
+                                                         f"(a truncated {path}? delete it to regenerate)"))
+            load["generate_s"] = gen_s
+            load["csv"] = str(path)
+            figs = self.run_figures(skew)
+            print("== accuracy", flush=True)
+            acc, sizes, dataset = self.accuracy(skew, figs)
+            print("== pipeline", flush=True)
+            pipe = self.pipeline(skew, path)
+            run = {"rows": a.rows, "load": load, "dataset": dataset, "figures": figs, "accuracy": acc,
+                   "sizes": sizes, "pipeline": pipe}
+            ref = REFERENCE_FACTS.get(skew)
+            if a.rows == 10_000_000 and a.items == 1_000_000 and ref:
+                bad = {k: (dataset.get(k), v) for k, v in ref.items() if dataset.get(k) != v}
+                run["reference_dataset_check"] = "ok" if not bad else {"mismatch (got, expected)": bad}
+            result["runs"][skew] = run
+            self.q("DROP TABLE IF EXISTS events, bench_onepass, bench_daily, exact_counts CASCADE")
+        result["meta"]["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        result["meta"]["load_average_end"] = os.getloadavg()
+        result["errors"] = self.errors
+        md = render(result)
+        print("\n" + md)
+        out = Path(a.out)
+        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        out.with_suffix(".md").write_text(md)
+        print(f"JSON written to {out}, Markdown to {out.with_suffix('.md')}")
+        if self.errors:
+            print(f"\n{len(self.errors)} error(s):", file=sys.stderr)
+            for e in self.errors:
+                print("  " + e, file=sys.stderr)
+            return 1
+        return 0
+
+    def meta(self, started):
+        cpu = "unknown"
+        try:
+            for line in open("/proc/cpuinfo"):
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        mem = None
+        try:
+            for line in open("/proc/meminfo"):
+                if line.startswith("MemTotal"):
+                    mem = round(int(line.split()[1]) / 1024 / 1024, 1)
+        except OSError:
+            pass
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True).stdout.strip())
+        return {
+            "started": started.isoformat(timespec="seconds"), "rows": self.args.rows, "items": self.args.items,
+            "days": DAYS, "seed": SEED, "skews": self.args.skews, "reps": self.args.reps, "smoke": self.args.smoke,
+            "machine": {"nproc": os.cpu_count(), "mem_gib": mem, "cpu": cpu, "kernel": platform.release(),
+                        "load_average_start": os.getloadavg()},
+            "git": {"commit": commit, "dirty": dirty}, **self.meta_server,
+        }
+
+
+# ---------- rendering ----------
+def fmt_time(s):
+    if s is None:
+        return "–"
+    if s < 0.001:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1000:.3g} ms" if s * 1000 < 100 else f"{s * 1000:.0f} ms"
+    return f"{s:.3g} s" if s < 100 else f"{s:.0f} s"
+
+
+def fmt_pct(x, signed=True):
+    return "–" if x is None else (f"{x * 100:+.2f}%" if signed else f"{x * 100:.2f}%")
+
+
+def fmt_bytes(b):
+    if b is None:
+        return "–"
+    return f"{b / 1024:.1f} KB" if b >= 1024 else f"{int(b)} B"
+
+
+def render(result):
+    m = result["meta"]
+    out = []
+    mach = m["machine"]
+    out.append(f"topk_pg SQL benchmark — {m['started']} — {m['rows']:,} rows, {m['items']:,} products, "
+               f"{m['days']} days, seed {m['seed']}, {m['reps']} repetition{'s' if m['reps'] != 1 else ''} after a warm-up"
+               f"{' (smoke)' if m['smoke'] else ''}")
+    out.append(f"machine: {mach['nproc']} cores, {mach['mem_gib']} GiB, {mach['cpu']}; PostgreSQL {m['server_version']}; "
+               f"topk_pg {m['topk_pg_version']} (git {m['git']['commit']}{', dirty tree' if m['git']['dirty'] else ''}); "
+               f"Citus hll {m['citus_hll_version'] or 'n/a'}; load average at start {mach['load_average_start'][0]:.2f}")
+    out.append("settings: " + ", ".join(f"{k}={v}" for k, v in m["settings"].items()))
+    for skew, run in result["runs"].items():
+        name = SKEWS[skew]["name"]
+        ld, ds = run["load"], run["dataset"]
+        out.append("")
+        out.append(f"### Zipf s={skew} ({name}), {run['rows']:,} rows")
+        out.append("")
+        out.append(f"Load: COPY {fmt_time(ld['copy_s'])}, VACUUM ANALYZE {fmt_time(ld['vacuum_analyze_s'])}, "
+                   f"table {ld['table_bytes'] / 2**20:.0f} MB. Data: {ds['distinct_products']:,} distinct products, "
+                   f"{ds['distinct_users']:,} distinct users, top 100 hold {ds['top100_share'] * 100:.1f}% of events, "
+                   f"#100 has {ds['count_100']} and #101 has {ds['count_101']} events."
+                   + (f" Reference data set check: {run['reference_dataset_check']}." if "reference_dataset_check" in run else ""))
+        out.append("")
+        out.append("| figure | median | min–max | ratio to count(*) | goal | peer reference (ratio) |")
+        out.append("|---|---|---|---|---|---|")
+        section = None
+        for key, r in run["figures"].items():
+            if r["section"] != section:
+                section = r["section"]
+                out.append(f"| **{section}** | | | | | |")
+            if r["status"] != "ok":
+                out.append(f"| {r['label']} | {r['status']} | | | {r['goal'] or ''} | {r['peer'] or ''} |")
+                continue
+            ratio = "–" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            out.append(f"| {r['label']} | {fmt_time(r['median_s'])} | {fmt_time(r['min_s'])} – {fmt_time(r['max_s'])} "
+                       f"| {ratio} | {r['goal'] or ''} | {r['peer'] or ''} |")
+        out.append("")
+        out.append("Accuracy against the exact answer (recall@K = how many of the exact top-K ids are in the sketch's top K; "
+                   "count error = (reported − exact) / exact over the reported top 100):")
+        out.append("")
+        out.append("| sketch | recall@100 | recall@1000 | count error: median / max abs | items returned |")
+        out.append("|---|---|---|---|---|")
+        for name_, a in run["accuracy"].items():
+            if "recall_100" not in a and not name_.startswith(("topk", "heavy")):
+                continue
+            if a["status"] != "ok":
+                out.append(f"| {name_} | {a['status']} | | | |")
+                continue
+            rc = lambda k: (f"{a[f'recall_{k}']}" + (f" ({a[f'recall_{k}_ties']} with ties)"
+                                                       if a[f"recall_{k}_ties"] != a[f"recall_{k}"] else ""))
+            out.append(f"| {name_} | {rc(100)} | {rc(1000)} | "
+                       f"{fmt_pct(a['count_rel_err_median_top100'])} / {fmt_pct(a['count_rel_err_max_abs_top100'], False)} | "
+                       f"{a['returned']} |")
+        out.append("")
+        out.append("| distinct count / frequency sketch | estimate | error |")
+        out.append("|---|---|---|")
+        for name_, a in run["accuracy"].items():
+            if name_.startswith(("hll", "Citus")):
+                if a["status"] != "ok":
+                    out.append(f"| {name_} ({ds['distinct_users']:,} exact) | {a['status']} | |")
+                else:
+                    out.append(f"| {name_} ({ds['distinct_users']:,} exact) | {round(a['estimate']):,} | {fmt_pct(a['rel_err'])} |")
+            elif name_.startswith("cms"):
+                if a["status"] != "ok":
+                    out.append(f"| {name_} | {a['status']} | |")
+                else:
+                    out.append(f"| {name_}: overestimate max / mean | {a['max_err']:,} / {a['mean_err']:.1f} events "
+                               f"(bound {a['error_bound']:,}) | max {fmt_pct(a['max_rel_err'])}, mean "
+                               f"{fmt_pct(a['mean_rel_err'])} of the true count |")
+        out.append("")
+        out.append("| stored size (pg_column_size) | one pass | daily sketch, avg / max |")
+        out.append("|---|---|---|")
+        names = {"hll": "`hll_agg` (precision 14)", "cms": "`cms_agg`", "topk": "`topk_agg`", "hh": "`heavy_hitters_agg`"}
+        for c, s in run["sizes"].items():
+            daily = f"{fmt_bytes(s['daily avg'])} / {fmt_bytes(s['daily max'])}" if "daily avg" in s else "–"
+            out.append(f"| {names.get(c, c)} | {fmt_bytes(s['one pass'])} | {daily} |")
+        p = run["pipeline"]
+        out.append("")
+        if p.get("status") != "ok":
+            out.append(f"Pipeline (COPY with/without a pipeline, run_speed, run_batch, top_1000 with pgbench): {p.get('status')}")
+        else:
+            out.append("| pipeline | median | min–max | goal / reference |")
+            out.append("|---|---|---|---|")
+            for k in ("copy_plain", "copy_pipeline", "run_speed", "run_batch_day"):
+                r = p[k]
+                note = f"{p['copy_overhead']:.2f}× the plain COPY" if k == "copy_pipeline" else ""
+                out.append(f"| {r['label']} | {fmt_time(r['median_s'])} | {fmt_time(r['min_s'])} – {fmt_time(r['max_s'])} | {note} |")
+            d = p["dashboard"]
+            if d.get("status") == "ok":
+                out.append(f"| `top_1000` dashboard, pgbench -c 4 -j 2 -T {d['seconds']}: p50 / p99 | "
+                           f"{d['p50_ms']:.3f} / {d['p99_ms']:.3f} ms | {d['tps']:,.0f} TPS | p99 ≤ 0.3 ms (precomputed table 0.24 ms, 39k TPS) |")
+            else:
+                out.append(f"| `top_1000` dashboard, pgbench | {d.get('status')} | | p99 ≤ 0.3 ms |")
+    out.append("")
+    out.append("Ratios are medians over the median of `count(*)` in the same run. Peer references are the ratios of "
+               "../shared/data/README.md (another machine and run; * = Toolkit rows of a later, quieter run).")
+    if result.get("errors"):
+        out.append("")
+        out.append(f"**{len(result['errors'])} error(s)**: " + "; ".join(result["errors"]))
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="topk_pg SQL benchmark (run it with scripts/bench.sh)")
+    ap.add_argument("--rows", type=int, default=None, help="events per data set (default 10,000,000; --smoke 100,000)")
+    ap.add_argument("--items", type=int, default=1_000_000, help="distinct products of the generator (default 1M)")
+    ap.add_argument("--skew", choices=["1.1", "0.8", "both"], default=None, help="Zipf s (default both; --smoke 1.1)")
+    ap.add_argument("--reps", type=int, default=None, help="timed repetitions after the warm-up (default 3; --smoke 1)")
+    ap.add_argument("--out", default="/tmp/topk_pg_bench.json", help="JSON output (Markdown beside it, .md)")
+    ap.add_argument("--smoke", action="store_true", help="100k rows, s=1.1, 1 repetition, pgbench 2 s")
+    ap.add_argument("--pgbench-seconds", type=int, default=None, help="pgbench -T (default 10; --smoke 2)")
+    ap.add_argument("--gen", default=os.environ.get("TOPK_BENCH_GEN", str(DEFAULT_GEN)), help=argparse.SUPPRESS)
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every timing as it is taken")
+    a = ap.parse_args(argv)
+    a.rows = a.rows or (100_000 if a.smoke else 10_000_000)
+    a.reps = a.reps or (1 if a.smoke else 3)
+    a.pgbench_seconds = a.pgbench_seconds or (2 if a.smoke else 10)
+    skew = a.skew or ("1.1" if a.smoke else "both")
+    a.skews = ["1.1", "0.8"] if skew == "both" else [skew]
+    if a.rows <= 0 or a.reps <= 0 or a.items <= 0:
+        ap.error("--rows, --items and --reps must be positive")
+    a.gen = Path(a.gen)
+    if not a.gen.is_file():
+        print(f"run.py: the event generator is missing: {a.gen.resolve()}\n"
+              "  (it lives in ../shared/data/gen_events.py beside the repository and is never copied into it)",
+              file=sys.stderr)
+        return 2
+    if not os.environ.get("PGHOST"):
+        print("run.py: no PGHOST: run it through scripts/bench.sh (which starts the benchmark cluster)", file=sys.stderr)
+        return 2
+    return Bench(a).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+-- topk_pg 0.1.0 -> 0.2.0
+--
+-- Stored sketches keep their format (every sketch starts with its type's magic byte
+-- and format version 1, and the decoders of 0.2.0 read version 1), so tables holding
+-- sketches need no rewrite. Pipelines created by 0.1.0 keep running: their objects call
+-- only functions that 0.2.0 still has with the same signatures.
+--
+-- 0.2.0 changes no SQL object of 0.1.0. Later versions add their changes to an update
+-- script of their own (topk_pg--0.2.0--0.3.0.sql, ...), and tests/sql/upgrade.sql checks
+-- the whole path from the oldest shipped version.
