@@ -67,11 +67,11 @@ CREATE FUNCTION hll_final(hll) RETURNS hll
 
 CREATE AGGREGATE hll_agg(value anyelement) (
     SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, PARALLEL = SAFE
+    COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE
 );
 CREATE AGGREGATE hll_agg(value anyelement, "precision" integer) (
     SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, PARALLEL = SAFE
+    COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE hll_agg(anyelement) IS
     'HyperLogLog sketch of the distinct non-NULL values, precision 14 (0.81% standard error)';
@@ -80,7 +80,7 @@ COMMENT ON AGGREGATE hll_agg(anyelement, integer) IS
 
 CREATE AGGREGATE hll_merge_agg(sketch hll) (
     SFUNC = hll_merge_trans, STYPE = hll, FINALFUNC = hll_final,
-    COMBINEFUNC = hll_combine, PARALLEL = SAFE
+    COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE hll_merge_agg(hll) IS 'union of hll sketches';
 
@@ -154,26 +154,26 @@ CREATE FUNCTION cms_final(cms) RETURNS cms
 
 CREATE AGGREGATE cms_agg(value anyelement) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, weight bigint) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, epsilon double precision, delta double precision) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 CREATE AGGREGATE cms_agg(value anyelement, weight bigint, epsilon double precision, delta double precision) (
     SFUNC = cms_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cms_agg(anyelement) IS
     'count-min sketch of the non-NULL values, epsilon 0.001 and delta 0.01';
 
 CREATE AGGREGATE cms_merge_agg(sketch cms) (
     SFUNC = cms_merge_trans, STYPE = cms, FINALFUNC = cms_final,
-    COMBINEFUNC = cms_combine, PARALLEL = SAFE
+    COMBINEFUNC = cms_combine, SSPACE = 110000, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cms_merge_agg(cms) IS 'sum of count-min sketches of the same dimensions';
 
@@ -278,7 +278,7 @@ BEGIN
                     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge_trans';
                 CREATE AGGREGATE topk_merge_agg(sketch %2$s) (
                     SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = %1$I,
-                    COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
                 CREATE FUNCTION topk_items(sketch %2$s, n integer DEFAULT NULL)
                     RETURNS TABLE (rank integer, item %3$s, count bigint, error bigint, guaranteed boolean)
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items'$f$,
@@ -287,16 +287,16 @@ BEGIN
         EXECUTE format($f$
             CREATE AGGREGATE topk_agg(value %1$s) (
                 SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, capacity integer) (
                 SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, weight bigint) (
                 SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE AGGREGATE topk_agg(value %1$s, weight bigint, capacity integer) (
                 SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, PARALLEL = SAFE);
+                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE FUNCTION topk_merge(a %3$s, b %3$s) RETURNS %3$s
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge';
             CREATE FUNCTION topk_add(sketch %3$s, value anyelement) RETURNS %3$s
@@ -310,7 +310,7 @@ $$;
 
 CREATE AGGREGATE topk_merge_agg(sketch spacesaving) (
     SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = topk_final,
-    COMBINEFUNC = topk_combine, PARALLEL = SAFE
+    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE
 );
 -- Items of any type, in their text form.
 CREATE FUNCTION topk_items(sketch spacesaving, n integer DEFAULT NULL)
@@ -415,7 +415,7 @@ BEGIN
                     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge_trans';
                 CREATE AGGREGATE heavy_hitters_merge_agg(sketch %2$s) (
                     SFUNC = heavy_hitters_merge_trans, STYPE = heavy_hitters, FINALFUNC = %1$I,
-                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE);
+                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE);
                 CREATE FUNCTION heavy_hitters_items(sketch %2$s, n integer DEFAULT NULL)
                     RETURNS TABLE (rank integer, item %3$s, count bigint, error bigint, guaranteed boolean)
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items'$f$,
@@ -425,10 +425,10 @@ BEGIN
             EXECUTE format($f$
                 CREATE AGGREGATE heavy_hitters_agg(value %1$s %3$s) (
                     SFUNC = heavy_hitters_trans, STYPE = heavy_hitters, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE);
+                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE);
                 CREATE AGGREGATE heavy_hitters_agg(value %1$s, weight bigint %3$s) (
                     SFUNC = heavy_hitters_trans_weighted, STYPE = heavy_hitters, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE)$f$,
+                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE)$f$,
                 t.item, t.final, args);
         END LOOP;
         EXECUTE format($f$
@@ -444,7 +444,7 @@ $$;
 
 CREATE AGGREGATE heavy_hitters_merge_agg(sketch heavy_hitters) (
     SFUNC = heavy_hitters_merge_trans, STYPE = heavy_hitters, FINALFUNC = heavy_hitters_final,
-    COMBINEFUNC = heavy_hitters_combine, PARALLEL = SAFE
+    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE
 );
 CREATE FUNCTION heavy_hitters_items(sketch heavy_hitters, n integer DEFAULT NULL)
     RETURNS TABLE (rank integer, item text, count bigint, error bigint, guaranteed boolean)
@@ -599,6 +599,12 @@ ALTER TABLE topk.progress ENABLE ROW LEVEL SECURITY;
 ALTER TABLE topk.job_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_pipelines ON topk.pipelines
     USING (pg_has_role(owner, 'MEMBER'));
+-- Readers of a pipeline (USAGE on its schema, as topk.grant_read gives) see its row too,
+-- so that its query functions (topk_range, trending) work for them; they still cannot
+-- change it or run its procedures.
+CREATE POLICY read_pipelines ON topk.pipelines FOR SELECT
+    USING (EXISTS (SELECT FROM pg_catalog.pg_namespace n
+                   WHERE n.nspname = name AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')));
 CREATE POLICY own_pipelines ON topk.progress
     USING (pipeline IN (SELECT name FROM topk.pipelines));
 CREATE POLICY own_pipelines ON topk.job_log
@@ -1685,6 +1691,7 @@ CREATE FUNCTION topk._status() RETURNS TABLE (
     pipeline          text,
     mode              text,
     lag               interval,
+    lag_seconds       double precision,
     pending_events    bigint,
     last_hour         timestamptz,
     last_day          timestamptz,
@@ -1704,6 +1711,7 @@ BEGIN
         EXECUTE format('SELECT coalesce(now() - min(captured_at), interval ''0''), coalesce(sum(events), 0)
                         FROM %I.speed_delta', p.name)
             INTO lag, pending_events;
+        lag_seconds := extract(epoch FROM lag);
         SELECT max(last_done) FILTER (WHERE pr.granularity = 'hour'),
                max(last_done) FILTER (WHERE pr.granularity = 'day'),
                max(last_done) FILTER (WHERE pr.granularity = 'week'),
@@ -1718,6 +1726,7 @@ BEGIN
 END $$;
 
 CREATE VIEW topk.pipeline_status WITH (security_invoker = true) AS SELECT * FROM topk._status();
+-- (lag_seconds: the lag as a number, for monitoring systems and BI tools without intervals)
 COMMENT ON VIEW topk.pipeline_status IS
     'per pipeline: lag (age of the oldest event not yet in the speed path), events pending, '
     'the last final window per granularity, failed tasks in the last day';
@@ -1908,5 +1917,19 @@ BEGIN
         LIMIT $5$q$, p.name)
     USING granularity, current_start, previous_start, coalesce(previous_final, false), n;
 END $$;
+
+-- Lets a role read a pipeline's dashboards: its views and tables and its query functions
+-- (topk_range, trending, executable by everyone). The role gets no other right: it cannot run the procedures,
+-- change the pipeline or see other pipelines.
+CREATE FUNCTION topk.grant_read(name text, role regrole) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines := topk._pipeline(name);
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %s', p.name, role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', p.name, role);
+END $$;
+COMMENT ON FUNCTION topk.grant_read(text, regrole) IS
+    'lets a role read a pipeline''s views and call its query functions';
 /* </end connected objects> */
 
