@@ -3,7 +3,7 @@
 use crate::counting::{add_scalar, count_trans, item_arg, Counting};
 use crate::fmgr::{nargs, param_arg, OrRaise};
 use crate::item::Item;
-use crate::state::{sketch_arg, Backend, Expanded, Internal};
+use crate::state::{sketch_arg, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
@@ -41,7 +41,6 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 }
 
 pg_function!(fn cms_trans(fcinfo) { trans::<Expanded>(fcinfo) });
-pg_function!(fn cms_trans_internal(fcinfo) { trans::<Internal>(fcinfo) });
 
 // cms_add(cms, value [, weight bigint]) -> cms
 pg_function!(fn cms_add(fcinfo) { add_scalar::<Cms>(fcinfo) });

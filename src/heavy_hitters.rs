@@ -4,7 +4,7 @@ use crate::counting::{add_scalar, count_trans, item_arg, Counting};
 use crate::fmgr::{nargs, param_arg, OrRaise};
 use crate::item::Item;
 use crate::spacesaving::{item_rows, items_n_arg};
-use crate::state::{sketch_arg, Backend, Expanded, Internal};
+use crate::state::{sketch_arg, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
@@ -50,10 +50,8 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) ->
 
 // heavy_hitters_trans(state, value [, k int [, epsilon, delta]])
 pg_function!(fn heavy_hitters_trans(fcinfo) { trans::<Expanded>(fcinfo, false) });
-pg_function!(fn heavy_hitters_trans_internal(fcinfo) { trans::<Internal>(fcinfo, false) });
 // heavy_hitters_trans_weighted(state, value, weight bigint [, k int [, epsilon, delta]])
 pg_function!(fn heavy_hitters_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) });
-pg_function!(fn heavy_hitters_trans_weighted_internal(fcinfo) { trans::<Internal>(fcinfo, true) });
 
 // heavy_hitters_items(sketch, n int [, type_hint anyelement])
 pg_function!(fn heavy_hitters_items(fcinfo) {

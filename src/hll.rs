@@ -3,7 +3,7 @@
 use crate::counting::{add_scalar, count_trans, Counting};
 use crate::fmgr::{arg_f64, param_arg, return_record, OrRaise};
 use crate::item::Item;
-use crate::state::{sketch_arg, sketch_datum, Backend, Expanded, Internal};
+use crate::state::{sketch_arg, sketch_datum, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::hll::{check_precision, Hll, DEFAULT_PRECISION};
@@ -39,7 +39,6 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 }
 
 pg_function!(fn hll_trans(fcinfo) { trans::<Expanded>(fcinfo) });
-pg_function!(fn hll_trans_internal(fcinfo) { trans::<Internal>(fcinfo) });
 
 // hll_add(hll, anyelement) -> hll: NULL value leaves the sketch as it is.
 pg_function!(fn hll_add(fcinfo) { add_scalar::<Hll>(fcinfo) });

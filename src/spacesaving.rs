@@ -9,7 +9,7 @@
 use crate::counting::{add_scalar, count_trans, item_arg, Counting};
 use crate::fmgr::{arg_i32, nargs, param_arg, raise, OrRaise, RowSink};
 use crate::item::{Item, StoredItem};
-use crate::state::{sketch_arg, Backend, Expanded, Internal};
+use crate::state::{sketch_arg, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
 use topk_core::spacesaving::{self, check_capacity, SpaceSaving, DEFAULT_CAPACITY};
@@ -49,10 +49,8 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) ->
 
 // topk_trans(state, value [, capacity int])
 pg_function!(fn topk_trans(fcinfo) { trans::<Expanded>(fcinfo, false) });
-pg_function!(fn topk_trans_internal(fcinfo) { trans::<Internal>(fcinfo, false) });
 // topk_trans_weighted(state, value, weight bigint [, capacity int])
 pg_function!(fn topk_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) });
-pg_function!(fn topk_trans_weighted_internal(fcinfo) { trans::<Internal>(fcinfo, true) });
 
 // topk_add(sketch, value [, weight bigint]) -> sketch
 pg_function!(fn topk_add(fcinfo) { add_scalar::<SpaceSaving>(fcinfo) });

@@ -10,15 +10,14 @@
 //! final function, between parallel workers, or when the state is written out. The
 //! Rust value is dropped by a reset callback on the object's memory context.
 //!
-//! The previous `internal` state ([`Internal`]) is kept behind the same interface
-//! until the benchmark has compared the two; the SQL objects use [`Expanded`].
+//! (The `internal` state this replaced was measured against it before it was removed:
+//! docs/benchmarks.md, "State as an expanded object".)
 //!
 //! [`sketch_type_functions!`] defines, for one sketch type, the SQL-callable functions
 //! that do not depend on how the sketch is built: text and binary I/O, the JSON form,
 //! the scalar merge, and the merge, combine and final functions of the aggregates.
 
 use crate::fmgr::{arg, bytes_to_varlena, raise, varlena_bytes, OrRaise};
-use std::any::Any;
 use std::ffi::c_void;
 use crate::item::ItemKind;
 use pgrx::pg_sys;
@@ -149,14 +148,27 @@ pub struct Expanded;
 #[repr(C)]
 struct ExpandedSketch {
     hdr: pg_sys::ExpandedObjectHeader,
-    holder: *mut dyn Any,
-    /// The holder's flat form (monomorphised for its sketch type).
-    flat: unsafe fn(*mut dyn Any) -> *const [u8],
+    /// A `Holder<S>`, for the `S` whose `TYPE_NAME` is `type_name` (a cheap type check
+    /// on every row).
+    holder: *mut c_void,
+    type_name: &'static str,
+    /// The holder's flat form, and its destructor (monomorphised for its sketch type).
+    flat: unsafe fn(*mut c_void) -> *const [u8],
+    drop: unsafe fn(*mut c_void),
 }
 
-unsafe fn holder_flat<S: Sketch>(holder: *mut dyn Any) -> *const [u8] {
-    let h = (*holder).downcast_mut::<Holder<S>>().expect("expanded sketch of its own type");
-    h.flat() as *const [u8]
+unsafe fn holder_flat<S: Sketch>(holder: *mut c_void) -> *const [u8] {
+    (*(holder as *mut Holder<S>)).flat() as *const [u8]
+}
+
+unsafe fn holder_drop<S: Sketch>(holder: *mut c_void) {
+    drop(Box::from_raw(holder as *mut Holder<S>));
+}
+
+/// The holder of an expanded object of ours, if it holds an `S`.
+#[inline]
+unsafe fn holder_of<'a, S: Sketch>(obj: *mut ExpandedSketch) -> Option<&'a mut Holder<S>> {
+    ((*obj).type_name == S::TYPE_NAME).then(|| &mut *((*obj).holder as *mut Holder<S>))
 }
 
 static EXPANDED_METHODS: pg_sys::ExpandedObjectMethods =
@@ -182,7 +194,8 @@ unsafe extern "C-unwind" fn expanded_flatten_into(eoh: *mut pg_sys::ExpandedObje
 }
 
 unsafe extern "C-unwind" fn drop_expanded(arg: *mut c_void) {
-    drop(Box::from_raw((*(arg as *mut ExpandedSketch)).holder));
+    let obj = arg as *mut ExpandedSketch;
+    ((*obj).drop)((*obj).holder);
 }
 
 /// The expanded object of ours behind a datum, read-write or (if `rw_only` is false)
@@ -211,8 +224,10 @@ impl Backend for Expanded {
         let obj = pg_sys::MemoryContextAlloc(ctx, std::mem::size_of::<ExpandedSketch>()) as *mut ExpandedSketch;
         pg_sys::EOH_init_header(&mut (*obj).hdr, &EXPANDED_METHODS, ctx);
         let holder = Box::into_raw(Box::new(Holder::new(state)));
-        std::ptr::addr_of_mut!((*obj).holder).write(holder as *mut dyn Any);
+        std::ptr::addr_of_mut!((*obj).holder).write(holder as *mut c_void);
+        std::ptr::addr_of_mut!((*obj).type_name).write(S::TYPE_NAME);
         std::ptr::addr_of_mut!((*obj).flat).write(holder_flat::<S>);
+        std::ptr::addr_of_mut!((*obj).drop).write(holder_drop::<S>);
         on_context_reset(ctx, drop_expanded, obj as *mut c_void);
         StateRef { datum: pg_sys::Datum::from((*obj).hdr.eoh_rw_ptr.as_ptr()), holder: &mut *holder }
     }
@@ -220,7 +235,7 @@ impl Backend for Expanded {
     unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>> {
         let d = arg(fcinfo, i)?;
         if let Some(obj) = our_expanded(d, true) {
-            if let Some(holder) = (*(*obj).holder).downcast_mut::<Holder<S>>() {
+            if let Some(holder) = holder_of::<S>(obj) {
                 return Some(StateRef { datum: d, holder });
             }
         }
@@ -232,33 +247,12 @@ impl Backend for Expanded {
     unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R> {
         let d = arg(fcinfo, i)?;
         if let Some(obj) = our_expanded(d, false) {
-            if let Some(holder) = (*(*obj).holder).downcast_mut::<Holder<S>>() {
+            if let Some(holder) = holder_of::<S>(obj) {
                 return Some(f(holder));
             }
         }
         let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
         Some(f(&mut Holder::new(AggState { sketch, item: None })))
-    }
-}
-
-/// The former `internal` state: a boxed state in the aggregate context.
-pub struct Internal;
-
-unsafe extern "C-unwind" fn drop_internal<S>(arg: *mut c_void) {
-    drop(Box::from_raw(arg as *mut Holder<S>));
-}
-
-impl Backend for Internal {
-    unsafe fn adopt<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, state: AggState<S>) -> StateRef<'a, S> {
-        let holder = Box::into_raw(Box::new(Holder::new(state)));
-        on_context_reset(agg_context(fcinfo), drop_internal::<S>, holder as *mut c_void);
-        StateRef { datum: pg_sys::Datum::from(holder), holder: &mut *holder }
-    }
-    unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>> {
-        arg(fcinfo, i).map(|d| StateRef { datum: d, holder: &mut *d.cast_mut_ptr::<Holder<S>>() })
-    }
-    unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R> {
-        arg(fcinfo, i).map(|d| f(&mut *d.cast_mut_ptr::<Holder<S>>()))
     }
 }
 
@@ -334,17 +328,6 @@ pub unsafe fn combine<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -
     }
 }
 
-/// `serial(state) -> bytea` of an `internal` state: its stored format.
-pub unsafe fn serial<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    Internal::read::<S, _>(fcinfo, 0, |h| bytes_to_varlena(h.flat())).expect("strict serial function got NULL")
-}
-
-/// `deserial(bytea, internal) -> state` of an `internal` state.
-pub unsafe fn deserial<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let sketch = sketch_arg::<S>(fcinfo, 0).expect("strict deserial function got NULL");
-    state_datum(Internal::adopt(fcinfo, AggState { sketch, item: None }))
-}
-
 /// `final(state) -> sketch`: the state's flat form. It does not change the state, as
 /// PostgreSQL may call a final function more than once on one state.
 pub unsafe fn final_sketch<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
@@ -370,9 +353,7 @@ pub unsafe fn merge_pair<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys:
 
 /// Defines the type-independent SQL functions of one sketch type; `$p` is the SQL
 /// name prefix (`hll` gives `hll_in`, `hll_out`, `hll_recv`, `hll_send`, `hll_to_json`,
-/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`, and the `internal`-state
-/// variants `hll_merge_trans_internal`, `hll_combine_internal`, `hll_serial_internal`,
-/// `hll_deserial_internal`, `hll_final_internal` used by the benchmark's comparison).
+/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`).
 #[macro_export]
 macro_rules! sketch_type_functions {
     ($S:ty, $p:ident) => {
@@ -408,17 +389,6 @@ macro_rules! sketch_type_functions {
             $crate::pg_function!(fn [<$p _final>](fcinfo) {
                 $crate::state::final_sketch::<$crate::state::Expanded, $S>(fcinfo)
             });
-            $crate::pg_function!(fn [<$p _merge_trans_internal>](fcinfo) {
-                $crate::state::merge_trans::<$crate::state::Internal, $S>(fcinfo)
-            });
-            $crate::pg_function!(fn [<$p _combine_internal>](fcinfo) {
-                $crate::state::combine::<$crate::state::Internal, $S>(fcinfo)
-            });
-            $crate::pg_function!(fn [<$p _final_internal>](fcinfo) {
-                $crate::state::final_sketch::<$crate::state::Internal, $S>(fcinfo)
-            });
-            $crate::pg_function!(fn [<$p _serial_internal>](fcinfo) { $crate::state::serial::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _deserial_internal>](fcinfo) { $crate::state::deserial::<$S>(fcinfo) });
         }
     };
 }
