@@ -79,7 +79,10 @@ fn merge_and_codec(c: &mut Criterion) {
     for s in [1.1, 0.8] {
         // 30 daily sketches of 333k events each, stored.
         let stream = zipf_stream(s, 10_000_000, 99);
-        let days: Vec<Vec<u8>> = stream.chunks(stream.len() / 30 + 1).map(|d| build(d).to_bytes()).collect();
+        let days: Vec<Vec<u8>> = stream
+            .chunks(stream.len() / 30 + 1)
+            .map(|d| build(d).to_bytes())
+            .collect();
         assert_eq!(days.len(), 30);
         g.throughput(Throughput::Elements(1));
         g.bench_function(format!("decode_merge_30_days_top100_zipf{s}"), |b| {
@@ -94,10 +97,18 @@ fn merge_and_codec(c: &mut Criterion) {
         let whole = build(&stream);
         let stored = SpaceSaving::from_bytes(&whole.to_bytes()).unwrap();
         let bytes = stored.to_bytes();
-        g.bench_function(format!("serialize_working_zipf{s}"), |b| b.iter(|| black_box(whole.to_bytes())));
-        g.bench_function(format!("serialize_stored_zipf{s}"), |b| b.iter(|| black_box(stored.to_bytes())));
-        g.bench_function(format!("deserialize_zipf{s}"), |b| b.iter(|| black_box(SpaceSaving::from_bytes(&bytes).unwrap())));
-        g.bench_function(format!("top100_stored_zipf{s}"), |b| b.iter(|| black_box(stored.top(100))));
+        g.bench_function(format!("serialize_working_zipf{s}"), |b| {
+            b.iter(|| black_box(whole.to_bytes()))
+        });
+        g.bench_function(format!("serialize_stored_zipf{s}"), |b| {
+            b.iter(|| black_box(stored.to_bytes()))
+        });
+        g.bench_function(format!("deserialize_zipf{s}"), |b| {
+            b.iter(|| black_box(SpaceSaving::from_bytes(&bytes).unwrap()))
+        });
+        g.bench_function(format!("top100_stored_zipf{s}"), |b| {
+            b.iter(|| black_box(stored.top(100)))
+        });
     }
     g.finish();
 }
