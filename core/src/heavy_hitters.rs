@@ -356,4 +356,37 @@ mod tests {
         assert!(a.merge(&HeavyHitters::new(20, 0.01, 0.01).unwrap()).is_err());
         assert!(a.merge(&HeavyHitters::new(10, 0.1, 0.01).unwrap()).is_err());
     }
+
+    /// The accuracy goal at the default size: 10M events over 1M items (Zipf s = 1.1 and
+    /// s = 0.8), recall@1000 >= 995 of the exact top 1000, in one pass and after merging
+    /// 30 daily sketches, each stored and decoded; every reported bound holds.
+    #[test]
+    fn recall_at_1000_on_10m_events() {
+        let items = 1_000_000;
+        for (s, seed) in [(1.1, 21u64), (0.8, 22)] {
+            let stream = zipf_stream(10_000_000, items, s, seed);
+            let exact = exact_counts(&stream, items);
+            let mut ids: Vec<usize> = (1..=items as usize).collect();
+            ids.sort_by(|a, b| exact[*b].cmp(&exact[*a]).then(a.cmp(b)));
+            let truth: std::collections::HashSet<i64> = ids[..1000].iter().map(|i| *i as i64).collect();
+            let check = |h: &HeavyHitters, what: &str| {
+                let top = h.top(1000);
+                let recall = top.iter().filter(|e| matches!(e.item, Item::Int(v) if truth.contains(&v))).count();
+                assert!(recall >= 995, "s={s} {what}: recall@1000 {recall}");
+                for e in &top {
+                    let Item::Int(v) = e.item else { panic!() };
+                    let t = exact[v as usize];
+                    assert!(e.count - e.error <= t && t <= e.count, "s={s} {what}: bound of {v}");
+                }
+            };
+            let one_pass = HeavyHitters::from_bytes(&build(&stream).to_bytes()).unwrap();
+            assert!(one_pass.to_bytes().len() <= 64 * 1024, "stored size {}", one_pass.to_bytes().len());
+            check(&one_pass, "one pass");
+            let mut merged = HeavyHitters::with_defaults();
+            for day in stream.chunks(stream.len().div_ceil(30)) {
+                merged.merge(&HeavyHitters::from_bytes(&build(day).to_bytes()).unwrap()).unwrap();
+            }
+            check(&merged, "30 daily merged");
+        }
+    }
 }
