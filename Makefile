@@ -1,5 +1,5 @@
 # topk_pg: the usual targets. See README.md.
-.PHONY: demo test install bench bench-sql clean-cluster package doctest
+.PHONY: demo test install bench bench-sql clean-cluster package doctest fuzz
 
 demo:            ## install what is missing, build, start a private cluster, print a dashboard
 	scripts/demo.sh
@@ -26,3 +26,6 @@ package:         ## installable artefacts for PostgreSQL 15: target/package/*.ta
 doctest:         ## run every SQL example of README.md and docs/
 	scripts/install.sh
 	scripts/doctest.sh
+
+fuzz:            ## fuzz smoke (20 s per target); scripts/fuzz.sh --long for 10M runs per target
+	scripts/fuzz.sh

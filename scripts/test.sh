@@ -8,7 +8,10 @@ log=$(mktemp /tmp/topk_pg_test_log.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
 echo "== core tests (cargo test -p topk_core)"
-cargo test -p topk_core --lib 2>&1 | tee -a "$log"
+cargo test -p topk_core --lib --test fuzz_regressions 2>&1 | tee -a "$log"
+
+echo "== fuzz smoke (scripts/fuzz.sh: 20 s per target; the long runs are in docs/fuzzing.md)"
+scripts/fuzz.sh 2>&1 | tee -a "$log"
 
 echo "== #[pg_test]s (cargo pgrx test)"
 if [ "$(id -u)" = 0 ]; then

@@ -1,0 +1,74 @@
+//! Replays the fuzzers' findings and seed corpora through the fuzz targets' own
+//! checks, on stable, with no fuzzer: every file of
+//!
+//! * `core/tests/fuzz_regressions/<target>/` (inputs that once crashed a target), and
+//! * `fuzz/seeds/<target>/` (the seed corpora: valid sketches and merge pairs)
+//!
+//! goes through `checks::run(<target>, bytes)` (fuzz/src/checks.rs, the same code the
+//! fuzz targets run): decode, use, re-encode to a fixed point, merge both ways. A
+//! directory must be named after a target (`checks::TARGETS`). See docs/fuzzing.md.
+
+#[path = "../../fuzz/src/checks.rs"]
+mod checks;
+
+use std::path::{Path, PathBuf};
+
+/// (target, file) for every file under `root/<target>/`.
+fn inputs(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let target = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            checks::TARGETS.contains(&target.as_str()),
+            "{}: not named after a fuzz target ({:?})",
+            dir.display(),
+            checks::TARGETS
+        );
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(|f| (target.clone(), f)));
+    }
+    out
+}
+
+/// Runs every input, and fails naming each input that failed.
+fn replay(inputs: &[(String, PathBuf)]) {
+    let mut failed = Vec::new();
+    for (target, file) in inputs {
+        let data = std::fs::read(file).unwrap();
+        if std::panic::catch_unwind(|| checks::run(target, &data)).is_err() {
+            failed.push(format!("{target}: {}", file.display()));
+        }
+    }
+    assert!(failed.is_empty(), "{} of {} inputs failed:\n{}", failed.len(), inputs.len(), failed.join("\n"));
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+#[test]
+fn fuzz_regressions() {
+    let found = inputs(&root().join("tests/fuzz_regressions"));
+    assert!(!found.is_empty(), "no regression inputs found");
+    replay(&found);
+}
+
+#[test]
+fn fuzz_seed_corpora() {
+    let found = inputs(&root().join("../fuzz/seeds"));
+    for t in checks::TARGETS {
+        assert!(found.iter().any(|(x, _)| x == t), "no seeds for fuzz target {t}");
+    }
+    replay(&found);
+}

@@ -1,0 +1,6 @@
+//! Fuzz target `spacesaving_text`: see fuzz/src/checks.rs for what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    topk_fuzz::checks::run("spacesaving_text", data);
+});
