@@ -1,0 +1,7 @@
+-- topk_pg 0.2.0 -> 0.3.0
+--
+-- Stored sketches keep their format (format version 1 of every type), so tables holding
+-- sketches need no rewrite, and pipelines created by 0.2.0 keep running.
+--
+-- The SQL objects that 0.3.0 adds or changes follow; each is also in the install script
+-- of 0.3.0 (sql/*.sql), and tests/sql/upgrade.sql checks the path from 0.1.0.
