@@ -329,7 +329,8 @@ LEFT JOIN LATERAL (
     SELECT regexp_match(a.application_name, '^topk: ([a-z]+)(?: (\d{4}-\d\d-\d\d \d\d:\d\d[+-]\d\d))?') AS label
 ) m ON true
 LEFT JOIN LATERAL (
-    SELECT count(*) AS tasks_done, sum(j.rows_read)::bigint AS rows_read, sum(j.rows_written)::bigint AS rows_written
+    SELECT count(*) AS tasks_done, coalesce(sum(j.rows_read), 0)::bigint AS rows_read,
+           coalesce(sum(j.rows_written), 0)::bigint AS rows_written
     FROM topk.job_log j
     WHERE j.pipeline = p.name AND j.pid = l.pid AND j.started >= a.query_start
 ) d ON a.query_start IS NOT NULL
