@@ -50,6 +50,11 @@
 --   Kappa mode (mode => 'kappa') has no batch path: the speed sketches are the answer,
 --   and run_batch only closes windows (for status and retention).
 --
+-- PROGRESS. Each task prints a NOTICE when it has committed (one per window rolled up,
+--   one per run_speed), and while it runs its session's application_name names it, so
+--   that topk.running shows other sessions the tasks in progress (with pg_locks);
+--   topk.pipeline_status is what monitoring polls (lag, last final windows, failures).
+--
 -- READ PATH. <name>.top_lists holds, for each window, the batch top-k when the batch has
 --   finished that window, else the speed top-k; the procedures swap a window's list in
 --   one transaction. <name>.top_<k> is a plain view over it: a dashboard query for one
