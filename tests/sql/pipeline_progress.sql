@@ -73,6 +73,16 @@ SELECT application_name, pipeline, task, window_start, waiting, wait_event,
        running_for >= interval '0' AS running_for, run_started <= task_started AS run_started_before,
        tasks_done, rows_read, rows_written
 FROM seen ORDER BY task_started;
+-- A pipeline name that application_name cannot hold (more than 63 bytes with the task,
+-- not ASCII): topk.running still names the pipeline, from its lock.
+SELECT topk.create_pipeline('Größe: eine Pipeline mit einem langen Namen', 'sales', 'product', 'at', backfill => true);
+UPDATE topk.pipelines SET clock = '2024-01-01 01:10+00' WHERE name LIKE 'Größe%';
+TRUNCATE seen;
+CREATE TRIGGER look AFTER INSERT ON "Größe: eine Pipeline mit einem langen Namen".batch_table
+    FOR EACH STATEMENT EXECUTE FUNCTION look();
+CALL topk.run_batch('Größe: eine Pipeline mit einem langen Namen');
+SELECT application_name, octet_length(application_name) AS bytes, pipeline, task, window_start FROM seen ORDER BY task_started;
+SELECT topk.drop_pipeline('Größe: eine Pipeline mit einem langen Namen');
 -- Each task's log row names the session that ran it (the first run was another psql).
 SELECT task, count(*) AS tasks, count(*) FILTER (WHERE pid = pg_backend_pid()) AS by_this_session
 FROM topk.job_log WHERE pipeline = 'shop' GROUP BY task ORDER BY task;
