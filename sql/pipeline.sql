@@ -50,6 +50,11 @@
 --   Kappa mode (mode => 'kappa') has no batch path: the speed sketches are the answer,
 --   and run_batch only closes windows (for status and retention).
 --
+-- PROGRESS. Each task prints a NOTICE when it has committed (one per window rolled up,
+--   one per run_speed), and while it runs its session's application_name names it, so
+--   that topk.running shows other sessions the tasks in progress (with pg_locks);
+--   topk.pipeline_status is what monitoring polls (lag, last final windows, failures).
+--
 -- READ PATH. <name>.top_lists holds, for each window, the batch top-k when the batch has
 --   finished that window, else the speed top-k; the procedures swap a window's list in
 --   one transaction. <name>.top_<k> is a plain view over it: a dashboard query for one
@@ -118,10 +123,13 @@ CREATE TABLE topk.job_log (
     started      timestamptz NOT NULL,
     duration     interval,
     status       text NOT NULL CHECK (status IN ('ok', 'failed')),
-    error        text
+    error        text,
+    pid          integer DEFAULT pg_backend_pid()   -- the session that ran the task
 );
 CREATE INDEX job_log_pipeline_started ON topk.job_log (pipeline, started);
+CREATE INDEX job_log_failures ON topk.job_log (pipeline, started) WHERE status = 'failed';
 COMMENT ON TABLE topk.job_log IS 'one row per task run of the pipelines';
+COMMENT ON COLUMN topk.job_log.pid IS 'process id of the session that ran the task (see topk.running)';
 
 SELECT pg_catalog.pg_extension_config_dump('topk.pipelines', '');
 SELECT pg_catalog.pg_extension_config_dump('topk.progress', '');
@@ -318,7 +326,9 @@ CREATE TYPE topk.task_result AS (
     window_start timestamptz,
     window_end   timestamptz,
     rows_read    bigint,
-    rows_written bigint
+    rows_written bigint,
+    events       bigint,     -- speed and late tasks: events folded
+    windows      bigint      -- speed and late tasks: windows updated
 );
 
 -- Regenerates the top-k lists of some windows of a pipeline from its exact counts (in one
@@ -738,13 +748,14 @@ BEGIN
                     updated_at = excluded.updated_at
             RETURNING granularity, window_start
         )
-        SELECT (SELECT count(*) FROM taken),
+        SELECT (SELECT count(*) FROM taken), (SELECT coalesce(sum(events), 0) FROM taken),
                array_agg(granularity ORDER BY granularity, window_start),
                array_agg(window_start ORDER BY granularity, window_start)
         FROM written$q$,
         p.name, p.time_zone, p.capacity, p.name, p.mode = 'lambda')
-    INTO r.rows_read, granularities, starts;
+    INTO r.rows_read, r.events, granularities, starts;
     r.rows_written := coalesce(cardinality(granularities), 0);
+    r.windows := r.rows_written;
     IF r.rows_written > 0 THEN
         PERFORM topk._speed_lists(p, granularities, starts);
     END IF;
@@ -839,10 +850,12 @@ BEGIN
             SELECT DISTINCT granularity, window_start FROM written
         )
         SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM written),
+               (SELECT coalesce(sum(events), 0) FROM taken),
                (SELECT array_agg(granularity ORDER BY granularity, window_start) FROM windows),
                (SELECT array_agg(window_start ORDER BY granularity, window_start) FROM windows)$q$,
         p.name, p.name, p.time_zone)
-    INTO r.rows_read, r.rows_written, granularities, starts;
+    INTO r.rows_read, r.rows_written, r.events, granularities, starts;
+    r.windows := coalesce(cardinality(granularities), 0);
     IF granularities IS NOT NULL THEN
         PERFORM topk._batch_lists(p, granularities, starts);
     END IF;
@@ -1043,9 +1056,88 @@ END $$;
 -- Procedures: each task is one transaction, logged in topk.job_log
 ---------------------------------------------------------------------------------------
 
+-- What a session running a task shows other sessions, as its application_name (in
+-- pg_stat_activity, read by topk.running): 'topk: <task> [<window start, UTC>] <pipeline>',
+-- e.g. 'topk: day 2024-01-01 00:00+00 shop'. PostgreSQL keeps 63 bytes of it and turns
+-- other than ASCII into '?': topk.running takes the pipeline from its lock instead.
+CREATE FUNCTION topk._task_label(pipeline_name text, task text, start timestamptz) RETURNS text
+LANGUAGE sql STABLE
+RETURN 'topk: ' || task || coalesce(' ' || to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || '+00', '')
+       || ' ' || pipeline_name;
+
+-- A window as a person names it, in the pipeline's time zone: hour 2024-01-01 13:00,
+-- day 2024-01-01, week 2024-01-01 (its Monday), month 2024-01, year 2024.
+CREATE FUNCTION topk._window_label(granularity text, start timestamptz, time_zone text) RETURNS text
+LANGUAGE sql STABLE
+RETURN to_char(start AT TIME ZONE time_zone, CASE granularity WHEN 'hour' THEN 'YYYY-MM-DD HH24:MI'
+                                                              WHEN 'month' THEN 'YYYY-MM'
+                                                              WHEN 'year' THEN 'YYYY'
+                                                              ELSE 'YYYY-MM-DD' END);
+
+-- The progress NOTICE of a finished task, or NULL when there is nothing to say (late
+-- events and retention that found nothing to do, a window another run finished):
+--   topk: shop: speed: 6480 events folded into 43 windows (12 ms)
+--   topk: shop: day 2024-01-01 rolled up (936 rows read, 39 written, 3 ms)
+--   topk: shop: hour 2024-01-03 00:00 to 2024-01-03 05:00 finalised, no events (6 windows, 1 ms)
+CREATE FUNCTION topk._task_notice(p topk.pipelines, task text, r topk.task_result, took interval) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ms bigint := round(extract(epoch FROM took) * 1000);
+    t text := CASE WHEN ms < 10000 THEN ms || ' ms' ELSE round(ms / 1000.0, 1) || ' s' END;
+    who text := 'topk: ' || quote_ident(p.name) || ': ';
+    last_start timestamptz;
+    n bigint;
+BEGIN
+    IF r IS NULL THEN
+        RETURN NULL;
+    END IF;
+    CASE task
+    WHEN 'speed' THEN
+        IF coalesce(r.events, 0) = 0 THEN
+            RETURN who || 'speed: no new events';
+        END IF;
+        RETURN format('%sspeed: %s events folded into %s windows (%s)', who, r.events, r.windows, t);
+    WHEN 'late' THEN
+        IF coalesce(r.rows_read, 0) = 0 THEN
+            RETURN NULL;
+        END IF;
+        RETURN format('%slate events: %s added to %s final windows (%s)', who, r.events, r.windows, t);
+    WHEN 'retention' THEN
+        IF coalesce(r.rows_written, 0) = 0 THEN
+            RETURN NULL;
+        END IF;
+        RETURN format('%sretention: %s rows deleted (%s)', who, r.rows_written, t);
+    ELSE
+        IF r.rows_read > 0 THEN
+            RETURN format('%s%s %s rolled up (%s rows read, %s written, %s)', who, task,
+                          topk._window_label(task, r.window_start, p.time_zone), r.rows_read, r.rows_written, t);
+        END IF;
+        last_start := topk.window_start(task, r.window_end - interval '1 microsecond', p.time_zone);
+        IF last_start <= r.window_start THEN
+            RETURN format('%s%s %s finalised%s (%s)', who, task, topk._window_label(task, r.window_start, p.time_zone),
+                          CASE WHEN p.mode = 'lambda' THEN ', no events' ELSE '' END, t);
+        END IF;
+        IF task = 'hour' THEN
+            n := round(extract(epoch FROM r.window_end - r.window_start) / 3600);
+        ELSE
+            SELECT count(*) INTO n
+            FROM generate_series(r.window_start AT TIME ZONE p.time_zone, last_start AT TIME ZONE p.time_zone,
+                                 ('1 ' || task)::interval);
+        END IF;
+        RETURN format('%s%s %s to %s finalised%s (%s windows, %s)', who, task,
+                      topk._window_label(task, r.window_start, p.time_zone),
+                      topk._window_label(task, last_start, p.time_zone),
+                      CASE WHEN p.mode = 'lambda' THEN ', no events' ELSE '' END, n, t);
+    END CASE;
+END $$;
+
 -- Runs one task of a pipeline in a transaction of its own: takes the pipeline's lock,
--- does the work, logs it, commits. A task that fails is rolled back, logged as failed
--- (that row is committed), and its error raised again: the next run retries it.
+-- does the work, logs it, commits, and says what it did in a NOTICE (progress for the
+-- caller; SET client_min_messages = warning silences it). While it runs, the session's
+-- application_name names the task (topk.running shows it to other sessions); it is the
+-- session's own again when the task's transaction ends. A task that fails is rolled
+-- back, logged as failed (that row is committed), and its error raised again: the next
+-- run retries it.
 CREATE PROCEDURE topk._run_task(pipeline_name text, task text, start timestamptz DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -1054,7 +1146,10 @@ DECLARE
     err text;
     err_state text;
     err_detail text;
+    msg text;
+    last_failure timestamptz;
 BEGIN
+    PERFORM set_config('application_name', topk._task_label(pipeline_name, task, start), true);
     BEGIN
         PERFORM topk._lock(pipeline_name);
         r := CASE task
@@ -1065,16 +1160,28 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE, err_detail = PG_EXCEPTION_DETAIL;
     END;
+    -- Late events and retention with nothing to do are logged only to record a recovery
+    -- (topk.pipeline_status.failing).
+    IF err IS NULL AND task IN ('late', 'retention') THEN
+        SELECT max(j.started) INTO last_failure FROM topk.job_log j
+        WHERE j.pipeline = pipeline_name AND j.task = _run_task.task AND j.status = 'failed';
+    END IF;
     IF err IS NOT NULL
-       OR (NOT r IS NULL AND (task NOT IN ('late', 'retention') OR r.rows_read > 0 OR r.rows_written > 0)) THEN
+       OR (NOT r IS NULL AND (task NOT IN ('late', 'retention') OR r.rows_read > 0 OR r.rows_written > 0
+                              OR (last_failure IS NOT NULL AND NOT topk._recovered(pipeline_name, task, last_failure)))) THEN
         INSERT INTO topk.job_log (pipeline, task, window_start, window_end, rows_read, rows_written,
-                                  started, duration, status, error)
+                                  started, duration, status, error, pid)
         VALUES (pipeline_name, task, coalesce(r.window_start, start), r.window_end, r.rows_read, r.rows_written,
                 started, clock_timestamp() - started,
-                CASE WHEN err IS NULL THEN 'ok' ELSE 'failed' END, err);
+                CASE WHEN err IS NULL THEN 'ok' ELSE 'failed' END, err, pg_backend_pid());
     END IF;
     COMMIT;
-    IF err IS NOT NULL THEN
+    IF err IS NULL THEN
+        msg := topk._task_notice(topk._pipeline(pipeline_name), task, r, clock_timestamp() - started);
+        IF msg IS NOT NULL THEN
+            RAISE NOTICE '%', msg;
+        END IF;
+    ELSE
         err := format('topk: task %s%s of pipeline %s failed: %s', task,
                       CASE WHEN start IS NULL THEN '' ELSE ' ' || start END, quote_ident(pipeline_name), err);
         IF coalesce(err_detail, '') = '' THEN
@@ -1262,11 +1369,85 @@ BEGIN
     END LOOP;
 END $$;
 
-CREATE VIEW topk.pipeline_status WITH (security_invoker = true) AS SELECT * FROM topk._status();
+-- Whether a task of a pipeline has succeeded since a failure: a later 'ok' row of the
+-- same task in the job log (rollups advance in order, so a later ok hour means the failed
+-- hour was done too; late-event and retention tasks log an ok row after a failure even
+-- when they find nothing to do, see topk._run_task).
+CREATE FUNCTION topk._recovered(pipeline_name text, task text, failed_at timestamptz) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN EXISTS (SELECT FROM topk.job_log j
+               WHERE j.pipeline = pipeline_name AND j.started > failed_at AND j.task = _recovered.task
+                 AND j.status = 'ok');
+
+-- The tasks in progress, for another session to watch: every session of this database
+-- that holds or waits for a pipeline's lock (pg_locks: the advisory lock of
+-- topk._lock), with the task and window its application_name names (topk._task_label)
+-- and, from pg_stat_activity, since when. Nothing here comes from the running
+-- transaction's own rows, which no other session can see; tasks_done, rows_read and
+-- rows_written sum the tasks this session's current run (its CALL) has committed.
+-- pg_locks and application_name are visible to every role; xact_start, query_start and
+-- wait_event only for the sessions of roles the viewer is a member of, or with
+-- pg_read_all_stats (pg_monitor): otherwise task_started, running_for, run_started and
+-- the run's totals are NULL. Rows are those of the pipelines the viewer may see.
+CREATE VIEW topk.running WITH (security_invoker = true) AS
+SELECT p.name AS pipeline,
+       l.pid,
+       a.usename,
+       CASE WHEN m.label[1] IN (SELECT granularity FROM topk.granularities)
+                 OR m.label[1] IN ('speed', 'late', 'retention') THEN m.label[1] END AS task,
+       CASE WHEN m.label[1] IN (SELECT granularity FROM topk.granularities) THEN m.label[2]::timestamptz END AS window_start,
+       NOT l.granted AS waiting,
+       a.wait_event_type || ': ' || a.wait_event AS wait_event,
+       a.xact_start AS task_started,
+       clock_timestamp() - a.xact_start AS running_for,
+       a.query_start AS run_started,
+       d.tasks_done,
+       d.rows_read,
+       d.rows_written
+FROM pg_catalog.pg_locks l
+JOIN topk.pipelines p ON l.objid = hashtext(p.name)::oid
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+LEFT JOIN LATERAL (
+    SELECT regexp_match(a.application_name, '^topk: ([a-z]+)(?: (\d{4}-\d\d-\d\d \d\d:\d\d[+-]\d\d))?') AS label
+) m ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS tasks_done, coalesce(sum(j.rows_read), 0)::bigint AS rows_read,
+           coalesce(sum(j.rows_written), 0)::bigint AS rows_written
+    FROM topk.job_log j
+    WHERE j.pipeline = p.name AND j.pid = l.pid AND j.started >= a.query_start
+) d ON a.query_start IS NOT NULL
+WHERE l.locktype = 'advisory' AND l.classid = hashtext('topk_pg')::oid AND l.objsubid = 2
+  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database());
+COMMENT ON VIEW topk.running IS
+    'the pipeline tasks in progress (or waiting for another run of their pipeline), for another session to watch';
+GRANT SELECT ON topk.running TO PUBLIC;
+
+CREATE VIEW topk.pipeline_status WITH (security_invoker = true) AS
+SELECT s.*,
+       f.started AS last_failure,
+       f.task || coalesce(' ' || f.window_start, '') || ': ' || f.error AS last_error,
+       EXISTS (SELECT FROM (SELECT DISTINCT ON (j.task) j.task, j.started FROM topk.job_log j
+                            WHERE j.pipeline = s.pipeline AND j.status = 'failed'
+                            ORDER BY j.task, j.started DESC) last_failed
+               WHERE NOT topk._recovered(s.pipeline, last_failed.task, last_failed.started)) AS failing,
+       r.task || coalesce(' ' || r.window_start, '') AS running,
+       r.running_for
+FROM topk._status() s
+LEFT JOIN LATERAL (
+    SELECT j.started, j.task, j.window_start, j.error FROM topk.job_log j
+    WHERE j.pipeline = s.pipeline AND j.status = 'failed'
+    ORDER BY j.started DESC LIMIT 1
+) f ON true
+LEFT JOIN LATERAL (
+    SELECT t.task, t.window_start, t.running_for FROM topk.running t
+    WHERE t.pipeline = s.pipeline AND NOT t.waiting
+    ORDER BY t.task_started LIMIT 1
+) r ON true;
 -- (lag_seconds: the lag as a number, for monitoring systems and BI tools without intervals)
 COMMENT ON VIEW topk.pipeline_status IS
     'per pipeline: lag (age of the oldest event not yet in the speed path), events pending, '
-    'the last final window per granularity, failed tasks in the last day';
+    'the last final window per granularity, failed tasks (in the last day, the last one and '
+    'whether its task still fails), the task in progress';
 GRANT SELECT ON topk.pipeline_status TO PUBLIC;
 
 -- For a window the batch has finished: how the speed path's top-k (as the dashboard

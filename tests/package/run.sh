@@ -143,6 +143,7 @@ FROM topk_items((SELECT topk_agg(g % 7) FROM generate_series(1, 700) g), 3);
 CREATE TABLE events (at timestamptz NOT NULL, item bigint NOT NULL);
 SELECT topk.create_pipeline('sales', 'events', 'item', 'at');
 INSERT INTO events SELECT '2024-01-01'::timestamptz + g * interval '1 minute', g % 3 FROM generate_series(1, 300) g;
+SET client_min_messages = warning;
 CALL topk.run_speed('sales');
 SELECT count(*) FROM sales.top_1000 WHERE granularity = 'day';
 SQL

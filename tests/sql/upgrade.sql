@@ -55,3 +55,64 @@ SELECT count(*) AS mismatches
 FROM (SELECT date_trunc('day', t) AS window_start, product AS item, count(*) AS count FROM events GROUP BY 1, 2) e
 FULL JOIN (SELECT window_start, item, count FROM shop.batch_table WHERE granularity = 'day') b USING (window_start, item)
 WHERE e.count IS DISTINCT FROM b.count;
+
+-- The updated extension has exactly the objects of a fresh install of the new version:
+-- every member with its definition, comment and privileges, and the columns, indexes,
+-- constraints, triggers and policies of its tables.
+CREATE VIEW extension_objects AS
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
+       CASE d.classid
+       WHEN 'pg_proc'::regclass THEN
+           (SELECT CASE WHEN p.prokind = 'a'
+                        THEN format('%s(%s) %s', p.proname, pg_get_function_arguments(p.oid),
+                                    (SELECT row(a.aggkind, a.aggnumdirectargs, a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
+                                                a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn,
+                                                a.aggfinalextra, a.aggmfinalextra, a.aggfinalmodify, a.aggmfinalmodify,
+                                                a.aggsortop, a.aggtranstype::regtype, a.aggtransspace, a.aggmtranstype::regtype,
+                                                a.aggmtransspace, a.agginitval, a.aggminitval, p.proparallel)::text
+                                     FROM pg_aggregate a WHERE a.aggfnoid = p.oid))
+                        ELSE pg_get_functiondef(p.oid) END || coalesce(' ' || p.proacl::text, '')
+            FROM pg_proc p WHERE p.oid = d.objid)
+       WHEN 'pg_class'::regclass THEN
+           (SELECT concat_ws(E'\n', c.relkind, c.reloptions::text, c.relrowsecurity, c.relacl::text,
+                             CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
+                             (SELECT string_agg(concat_ws(' ', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                                                          pg_get_expr(ad.adbin, ad.adrelid), col_description(c.oid, a.attnum)),
+                                                E'\n' ORDER BY a.attnum)
+                              FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                             (SELECT string_agg(pg_get_indexdef(i.indexrelid), E'\n' ORDER BY 1)
+                              FROM pg_index i WHERE i.indrelid = c.oid),
+                             (SELECT string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), E'\n' ORDER BY 1)
+                              FROM pg_constraint co WHERE co.conrelid = c.oid),
+                             (SELECT string_agg(pg_get_triggerdef(t.oid), E'\n' ORDER BY 1)
+                              FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+                             (SELECT string_agg(concat_ws(' ', po.polname, po.polcmd, po.polpermissive, po.polroles::regrole[],
+                                                          pg_get_expr(po.polqual, po.polrelid),
+                                                          pg_get_expr(po.polwithcheck, po.polrelid)), E'\n' ORDER BY 1)
+                              FROM pg_policy po WHERE po.polrelid = c.oid))
+            FROM pg_class c WHERE c.oid = d.objid)
+       WHEN 'pg_type'::regclass THEN
+           (SELECT concat_ws(E'\n', t.typtype, t.typinput, t.typoutput, t.typreceive, t.typsend, t.typlen, t.typalign,
+                             t.typstorage, format_type(t.typbasetype, t.typtypmod), t.typacl::text,
+                             (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                              FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
+                             (SELECT string_agg(pg_get_constraintdef(co.oid), ', ' ORDER BY 1)
+                              FROM pg_constraint co WHERE co.contypid = t.oid))
+            FROM pg_type t WHERE t.oid = d.objid)
+       WHEN 'pg_namespace'::regclass THEN
+           (SELECT n.nspacl::text FROM pg_namespace n WHERE n.oid = d.objid)
+       END AS definition,
+       (SELECT c.description FROM pg_description c
+        WHERE c.objoid = d.objid AND c.classoid = d.classid AND c.objsubid = 0) AS comment
+FROM pg_depend d
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'topk_pg');
+CREATE TABLE after_update AS SELECT * FROM extension_objects;
+SELECT count(*) > 100 AS many_objects FROM after_update;
+DROP EXTENSION topk_pg CASCADE;
+CREATE EXTENSION topk_pg;
+SELECT 'only after the update' AS side, object FROM (TABLE after_update EXCEPT TABLE extension_objects) u
+UNION ALL
+SELECT 'only in a fresh install', object FROM (TABLE extension_objects EXCEPT TABLE after_update) f
+ORDER BY 2, 1;
