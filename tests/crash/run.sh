@@ -13,7 +13,12 @@
 # PostgreSQL backends only notice the postmaster's death when they wait.
 # A third round kills only the backend running run_batch (as the OOM killer would): the
 # postmaster then ends every session and recovers by itself.
-# Run scripts/install.sh first. About 45 s. Closes with 'crash: N passed'.
+# Where the kill lands: when the call has run 0.3 s (run_speed) or committed 10 hours
+# (run_batch, 5 in round 3), checked in pg_stat_activity. So that this holds however fast
+# the procedures get, a session holds a share lock on a row the call must update later
+# (the year's speed sketch; a batch_delta row of a later hour): the call waits there,
+# inside its transaction, at the latest. The log says where each kill landed.
+# Run scripts/install.sh first. About 35 s. Closes with 'crash: N passed'.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -125,6 +130,20 @@ call_bg() {
     call_pid=$!
     bg_pids+=($call_pid)
 }
+# A session that holds a share lock on some rows (an open transaction) until the crash:
+# a task that must update them waits, inside its transaction. However fast the procedures
+# get, the kill then still lands inside them (at the latest there).
+hold_lock() {
+    PGAPPNAME=crash_blocker scripts/cluster.sh psql -qX -v ON_ERROR_STOP=1 \
+        -c "BEGIN" -c "SELECT count(*) FROM ($1 FOR SHARE) locked" -c "SELECT pg_sleep(300)" \
+        >"$work/blocker.log" 2>&1 &
+    bg_pids+=($!)
+    wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'crash_blocker'
+                             AND query LIKE 'SELECT pg_sleep%')"
+}
+# The procedure call has been running for 0.3 s, or waits for a lock.
+CALL_BUSY="EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CALL topk.run_%'
+                   AND (now() - query_start > interval '0.3 seconds' OR wait_event_type = 'Lock'))"
 # Polls a query until it returns t (at most 60 s).
 wait_for() {
     local n=0
@@ -133,6 +152,15 @@ wait_for() {
         if [ $n -ge 600 ]; then return 1; fi
         sleep 0.1
     done
+}
+# What the procedure call is doing when the kill comes, and the tasks it has committed.
+call_state() {
+    q -c "SELECT round(extract(epoch FROM now() - query_start)::numeric, 1) || ' s into the call, '
+                 || coalesce('waiting for a lock (' || wait_event || ')', 'working') || '; tasks committed: '
+                 || (SELECT coalesce(string_agg(task || ' ' || n, ', ' ORDER BY first), 'none')
+                     FROM (SELECT task, count(*) AS n, min(id) AS first FROM topk.job_log
+                           WHERE id > $log_mark AND status = 'ok' GROUP BY task) t)
+          FROM pg_stat_activity WHERE query LIKE 'CALL topk.run_%' AND state = 'active'" 2>&1 || true
 }
 # The crash: every process of the server dies at once.
 crash_server() {
@@ -222,19 +250,18 @@ echo "== round 1: kill -9 in the middle of run_speed ($(elapsed))"
 q >/dev/null <<SQL
 INSERT INTO events (at, item) SELECT $EVENT_TIME, $EVENT_ITEM FROM generate_series(1, 100000);
 INSERT INTO events (at, item) SELECT $EVENT_TIME, $EVENT_ITEM FROM generate_series(1, 100000);
-INSERT INTO events (at, item) SELECT $EVENT_TIME, $EVENT_ITEM FROM generate_series(1, 100000);
 SQL
 speed_table_before=$(q -c "SELECT md5(string_agg(format('%s %s %s %s %s', granularity, window_start, events, count, md5(sketch::text)), ',' ORDER BY granularity, window_start)) FROM crash.speed_table")
 log_mark=$(q -c "SELECT coalesce(max(id), 0) FROM topk.job_log")
 events_mark=$(q -c "SELECT coalesce(max(id), 0) FROM events")
 start_writers
+# run_speed deletes its delta, folds it, then upserts the window sketches: the year's waits.
+hold_lock "SELECT FROM crash.speed_table WHERE granularity = 'year'"
 call_bg "CALL topk.run_speed('crash')"
-if wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CALL topk.run_speed%'
-                            AND now() - query_start > interval '0.5 seconds')"; then
-    :
-else
-    fail "run_speed never ran for half a second" "$(cat "$work/call.log")"
+if ! wait_for "SELECT $CALL_BUSY"; then
+    fail "run_speed never ran" "$(cat "$work/call.log")"
 fi
+echo "   kill -9: $(call_state)"
 crash_server
 echo "   killed after $(elapsed)"
 restart_after_crash run_speed 1
@@ -256,13 +283,14 @@ q -c "UPDATE topk.pipelines SET clock = '2024-03-07 01:00+00' WHERE name = 'cras
 log_mark=$(q -c "SELECT coalesce(max(id), 0) FROM topk.job_log")
 events_mark=$(q -c "SELECT coalesce(max(id), 0) FROM events")
 start_writers
+# The kill comes after 10 hours, or in the task of hour 2024-03-06 06:00 at the latest.
+hold_lock "SELECT FROM crash.batch_delta WHERE hour = '2024-03-06 06:00+00' LIMIT 1"
 call_bg "CALL topk.run_batch('crash')"
-if wait_for "SELECT (SELECT count(*) FROM topk.job_log WHERE id > $log_mark AND task = 'hour') >= 10
-                    AND EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CALL topk.run_batch%')"; then
-    :
-else
+if ! wait_for "SELECT ((SELECT count(*) FROM topk.job_log WHERE id > $log_mark AND task = 'hour') >= 10 AND $CALL_BUSY)
+                      OR EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE 'CALL topk.run_%' AND wait_event_type = 'Lock')"; then
     fail "run_batch never finished 10 hours while running" "$(cat "$work/call.log")"
 fi
+echo "   kill -9: $(call_state)"
 crash_server
 echo "   killed after $(elapsed)"
 restart_after_crash run_batch 2
@@ -282,14 +310,14 @@ log_mark=$(q -c "SELECT coalesce(max(id), 0) FROM topk.job_log")
 events_mark=$(q -c "SELECT coalesce(max(id), 0) FROM events")
 hours_before=$(q -c "SELECT done_until FROM topk.progress WHERE pipeline = 'crash' AND granularity = 'hour'")
 start_writers
+hold_lock "SELECT FROM crash.batch_delta WHERE hour = '2024-03-06 18:00+00' LIMIT 1"
 call_bg "CALL topk.run_batch('crash')"
-if wait_for "SELECT (SELECT count(*) FROM topk.job_log WHERE id > $log_mark AND task = 'hour') >= 5
-                    AND EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CALL topk.run_batch%')"; then
-    :
-else
+if ! wait_for "SELECT ((SELECT count(*) FROM topk.job_log WHERE id > $log_mark AND task = 'hour') >= 5 AND $CALL_BUSY)
+                      OR EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE 'CALL topk.run_%' AND wait_event_type = 'Lock')"; then
     fail "run_batch never finished 5 hours while running" "$(cat "$work/call.log")"
 fi
 backend=$(q -c "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CALL topk.run_batch%'")
+echo "   kill -9 of backend $backend: $(call_state)"
 if [ -n "$backend" ]; then kill -KILL "$backend"; else crash_server; fi
 echo "   killed backend $backend after $(elapsed)"
 restart_after_crash "run_batch again" 3 postmaster
