@@ -156,7 +156,9 @@ wait_for() {
 # What the procedure call is doing when the kill comes, and the tasks it has committed.
 call_state() {
     q -c "SELECT round(extract(epoch FROM now() - query_start)::numeric, 1) || ' s into the call, '
-                 || coalesce('waiting for a lock (' || wait_event || ')', 'working') || '; tasks committed: '
+                 || CASE WHEN wait_event_type = 'Lock' THEN 'waiting for a lock (' || wait_event || ')'
+                         ELSE 'working' || coalesce(' (' || wait_event_type || ': ' || wait_event || ')', '') END
+                 || '; tasks committed: '
                  || (SELECT coalesce(string_agg(task || ' ' || n, ', ' ORDER BY first), 'none')
                      FROM (SELECT task, count(*) AS n, min(id) AS first FROM topk.job_log
                            WHERE id > $log_mark AND status = 'ok' GROUP BY task) t)
