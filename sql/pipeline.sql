@@ -331,6 +331,17 @@ CREATE TYPE topk.task_result AS (
     windows      bigint      -- speed and late tasks: windows updated
 );
 
+-- The dashboards' query (one window's first rows by rank) should read the primary key in
+-- rank order and stop after a few rows. Before top_lists has statistics the planner
+-- takes a window for a couple of rows and sorts all k of them instead (3 times slower):
+-- the first lists written analyze the table; autovacuum keeps the statistics after that.
+CREATE FUNCTION topk._analyze_lists(p topk.pipelines) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT c.reltuples < 0 FROM pg_catalog.pg_class c WHERE c.oid = format('%I.top_lists', p.name)::regclass) THEN
+        EXECUTE format('ANALYZE %I.top_lists', p.name);
+    END IF;
+END $$;
+
 -- Regenerates the top-k lists of some windows of a pipeline from its exact counts (in one
 -- statement pair, inside the caller's transaction: readers see the old or the new list).
 CREATE FUNCTION topk._batch_lists(p topk.pipelines, granularities text[], starts timestamptz[])
@@ -352,6 +363,7 @@ BEGIN
                 ON b.granularity = w.granularity AND b.window_start = w.window_start) ranked
         WHERE rank <= %2$s$q$, p.name, p.k)
     USING granularities, starts;
+    PERFORM topk._analyze_lists(p);
 END $$;
 
 -- Regenerates the top-k lists of some windows from their speed sketches.
@@ -375,6 +387,7 @@ BEGIN
         CROSS JOIN LATERAL @extschema@.topk_items(s.sketch, %2$s, NULL::%3$s) AS i$q$,
         p.name, p.k, p.item_type)
     USING granularities, starts;
+    PERFORM topk._analyze_lists(p);
 END $$;
 
 -- The speed rows of windows [from, to) of a granularity are superseded by the batch:
