@@ -3,7 +3,8 @@
 
 use crate::fmgr::{arg, nargs, return_null, weight_arg, OrRaise};
 use crate::item::{check_item_tag, Item, ItemKind};
-use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Sketch};
+use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Sketch, BATCH};
+use topk_core::hash::hash_i64;
 use pgrx::pg_sys;
 
 /// A sketch that counts items, each with a weight.
@@ -35,7 +36,15 @@ pub unsafe fn count_trans<B: Backend, S: Counting, P>(
     if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
         let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
         if let Some(w) = weight {
-            state.sketch.add_item(kind.item(value), w).or_raise();
+            match kind.item(value) {
+                Item::Int(v) if S::BATCH_INTS => {
+                    state.pending.push((v, hash_i64(v), w));
+                    if state.pending.len() >= BATCH {
+                        state.flush();
+                    }
+                }
+                item => state.sketch.add_item(item, w).or_raise(),
+            }
         }
     }
     state_datum(state)

@@ -10,7 +10,7 @@ use pgrx::pg_sys;
 use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
 use topk_core::heavy_hitters::{check_k, HeavyHitters, DEFAULT_K};
 
-impl_sketch!(HeavyHitters, "heavy_hitters");
+impl_sketch!(HeavyHitters, "heavy_hitters", batch_ints);
 sketch_type_functions!(HeavyHitters, heavy_hitters);
 
 impl Counting for HeavyHitters {

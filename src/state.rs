@@ -33,14 +33,40 @@ pub trait Sketch: Sized + Clone + 'static {
     fn from_text(text: &str) -> topk_core::Result<Self>;
     fn to_json(&self) -> serde_json::Value;
     fn merge(&mut self, other: &Self) -> topk_core::Result<()>;
+    /// Whether a build aggregate collects integer items in batches of [`BATCH`] for
+    /// [`Sketch::add_ints`] (sketches whose update misses the cache: the batch
+    /// prefetches).
+    const BATCH_INTS: bool = false;
+    /// Counts a batch of integer items `(value, hash, weight)`; only called when
+    /// `BATCH_INTS`.
+    fn add_ints(&mut self, _batch: &[(i64, u64, u64)]) -> topk_core::Result<()> {
+        unreachable!("add_ints of a sketch without BATCH_INTS")
+    }
 }
+
+/// Integer items a build aggregate collects before counting them at once (when the
+/// sketch's `BATCH_INTS`).
+pub const BATCH: usize = 64;
 
 /// Implements [`Sketch`] for a core type whose inherent methods have the trait's names.
 #[macro_export]
 macro_rules! impl_sketch {
     ($S:ty, $name:literal) => {
+        $crate::impl_sketch!($S, $name, {});
+    };
+    // `batch_ints`: the core type has `update_ints` (see `Sketch::BATCH_INTS`).
+    ($S:ty, $name:literal, batch_ints) => {
+        $crate::impl_sketch!($S, $name, {
+            const BATCH_INTS: bool = true;
+            fn add_ints(&mut self, batch: &[(i64, u64, u64)]) -> topk_core::Result<()> {
+                <$S>::update_ints(self, batch)
+            }
+        });
+    };
+    ($S:ty, $name:literal, { $($extra:tt)* }) => {
         impl $crate::state::Sketch for $S {
             const TYPE_NAME: &'static str = $name;
+            $($extra)*
             fn to_bytes(&self) -> Vec<u8> {
                 <$S>::to_bytes(self)
             }
@@ -70,6 +96,24 @@ pub struct AggState<S> {
     /// How to read the aggregated column, looked up on the first row (unknown after a
     /// state was imported from its flat form, where only combine and final follow).
     pub item: Option<ItemKind>,
+    /// Integer items not counted yet (`Sketch::BATCH_INTS`): `sketch` is complete only
+    /// after [`AggState::flush`], which every reader of a state calls first.
+    pub pending: Vec<(i64, u64, u64)>,
+}
+
+impl<S: Sketch> AggState<S> {
+    pub fn new(sketch: S, item: Option<ItemKind>) -> Self {
+        AggState { sketch, item, pending: Vec::new() }
+    }
+
+    /// Counts the pending items.
+    pub fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let r = self.sketch.add_ints(&self.pending);
+            self.pending.clear();
+            r.or_raise();
+        }
+    }
 }
 
 /// A state with its cached flat form (valid until the state is next changed).
@@ -83,6 +127,7 @@ impl<S: Sketch> Holder<S> {
         Holder { state, flat: None }
     }
     fn flat(&mut self) -> &[u8] {
+        self.state.flush();
         let state = &self.state;
         self.flat.get_or_insert_with(|| state.sketch.to_bytes())
     }
@@ -241,7 +286,7 @@ impl Backend for Expanded {
         }
         // A flat sketch (or a read-only one): import it as a new state.
         let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
-        Some(Self::adopt(fcinfo, AggState { sketch, item: None }))
+        Some(Self::adopt(fcinfo, AggState::new(sketch, None)))
     }
 
     unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R> {
@@ -252,7 +297,7 @@ impl Backend for Expanded {
             }
         }
         let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
-        Some(f(&mut Holder::new(AggState { sketch, item: None })))
+        Some(f(&mut Holder::new(AggState::new(sketch, None))))
     }
 }
 
@@ -279,7 +324,7 @@ pub unsafe fn build_state<'a, B: Backend, S: Sketch, P>(
     let typoid = crate::fmgr::arg_type(fcinfo, 1);
     let kind = ItemKind::for_type(typoid);
     let sketch = init(p, kind, typoid);
-    Some(B::adopt(fcinfo, AggState { sketch, item: Some(kind) }))
+    Some(B::adopt(fcinfo, AggState::new(sketch, Some(kind))))
 }
 
 /// A stored sketch argument, decoded (an ERROR if the bytes are not a valid sketch).
@@ -304,10 +349,11 @@ pub unsafe fn merge_trans<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInf
     let incoming = S::from_bytes(varlena_bytes(d)).or_raise();
     match state {
         Some(mut s) => {
+            s.flush();
             s.sketch.merge(&incoming).or_raise();
             state_datum(s)
         }
-        None => state_datum(B::adopt(fcinfo, AggState { sketch: incoming, item: None })),
+        None => state_datum(B::adopt(fcinfo, AggState::new(incoming, None))),
     }
 }
 
@@ -315,13 +361,20 @@ pub unsafe fn merge_trans<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInf
 pub unsafe fn combine<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     match B::take::<S>(fcinfo, 0) {
         Some(mut a) => {
-            if let Some(r) = B::read::<S, _>(fcinfo, 1, |b| a.sketch.merge(&b.state.sketch)) {
+            a.flush();
+            if let Some(r) = B::read::<S, _>(fcinfo, 1, |b| {
+                b.state.flush();
+                a.sketch.merge(&b.state.sketch)
+            }) {
                 r.or_raise();
             }
             state_datum(a)
         }
         // The first state must belong to this aggregate: copy the second.
-        None => match B::read::<S, _>(fcinfo, 1, |b| b.state.clone()) {
+        None => match B::read::<S, _>(fcinfo, 1, |b| {
+            b.state.flush();
+            b.state.clone()
+        }) {
             Some(b) => state_datum(B::adopt(fcinfo, b)),
             None => crate::fmgr::return_null(fcinfo),
         },

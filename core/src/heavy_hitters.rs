@@ -102,6 +102,16 @@ impl HeavyHitters {
         self.cms.add_hash(hash, weight)
     }
 
+    /// Counts a batch of integer items `(value, hash, weight)` (see
+    /// [`SpaceSaving::update_ints`]).
+    pub fn update_ints(&mut self, batch: &[(i64, u64, u64)]) -> Result<()> {
+        self.candidates.update_ints(batch)?;
+        for &(_, hash, weight) in batch {
+            self.cms.add_hash(hash, weight)?;
+        }
+        Ok(())
+    }
+
     /// Counts a byte-string item `weight` times; `hash` must be `hash::hash_bytes(v)`.
     #[inline]
     pub fn update_bytes(&mut self, v: &[u8], hash: u64, weight: u64) -> Result<()> {
