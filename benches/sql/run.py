@@ -827,7 +827,8 @@ def render(result):
         out.append("")
         out.append("| stored size (pg_column_size) | one pass | daily sketch, avg / max |")
         out.append("|---|---|---|")
-        names = {"hll": "`hll_agg` (precision 14)", "cms": "`cms_agg`", "topk": "`topk_agg`", "hh": "`heavy_hitters_agg`"}
+        names = {"hll": "`hll_agg` (precision 14)", "cms": "`cms_agg`", "topk": "`topk_agg`", "topk2k": "`topk_agg(…, 2000)`",
+                 "hh": "`heavy_hitters_agg`"}
         for c, s in run["sizes"].items():
             daily = f"{fmt_bytes(s['daily avg'])} / {fmt_bytes(s['daily max'])}" if "daily avg" in s else "–"
             out.append(f"| {names.get(c, c)} | {fmt_bytes(s['one pass'])} | {daily} |")
