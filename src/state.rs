@@ -33,6 +33,8 @@ pub trait Sketch: Sized + Clone + 'static {
     fn from_text(text: &str) -> topk_core::Result<Self>;
     fn to_json(&self) -> serde_json::Value;
     fn merge(&mut self, other: &Self) -> topk_core::Result<()>;
+    /// Bytes the sketch holds on the Rust heap (see [`Holder::account`]).
+    fn heap_bytes(&self) -> usize;
     /// Whether a build aggregate collects integer items in batches of [`BATCH`] for
     /// [`Sketch::add_ints`] (sketches whose update misses the cache: the batch
     /// prefetches).
@@ -85,6 +87,9 @@ macro_rules! impl_sketch {
             fn merge(&mut self, other: &Self) -> topk_core::Result<()> {
                 <$S>::merge(self, other)
             }
+            fn heap_bytes(&self) -> usize {
+                <$S>::heap_bytes(self)
+            }
         }
     };
 }
@@ -120,11 +125,40 @@ impl<S: Sketch> AggState<S> {
 pub struct Holder<S> {
     state: AggState<S>,
     flat: Option<Vec<u8>>,
+    /// Memory the Rust heap holds for this state, mirrored by `ballast` in the state's
+    /// memory context (see [`Holder::account`]).
+    accounted: usize,
+    ballast: *mut c_void,
 }
 
 impl<S: Sketch> Holder<S> {
     fn new(state: AggState<S>) -> Self {
-        Holder { state, flat: None }
+        Holder { state, flat: None, accounted: 0, ballast: std::ptr::null_mut() }
+    }
+
+    /// Makes the memory the sketch holds on the Rust heap count where PostgreSQL counts
+    /// an aggregate's memory: an allocation of the same size (never written to, so it
+    /// takes address space, not memory) in the state's memory context, renewed when the
+    /// sketch has grown by an eighth. A hash aggregate then sees its real size and
+    /// spills to disk at `work_mem × hash_mem_multiplier` as it does for built-in
+    /// aggregates, instead of growing past it unseen.
+    #[inline]
+    unsafe fn account(&mut self, ctx: pg_sys::MemoryContext) {
+        let bytes = self.state.sketch.heap_bytes() + self.state.pending.capacity() * 24;
+        if bytes > self.accounted + self.accounted / 8 + 4096 {
+            self.reserve(ctx, bytes);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn reserve(&mut self, ctx: pg_sys::MemoryContext, bytes: usize) {
+        if !self.ballast.is_null() {
+            pg_sys::pfree(self.ballast);
+        }
+        let flags = (pg_sys::MCXT_ALLOC_HUGE | pg_sys::MCXT_ALLOC_NO_OOM) as i32;
+        self.ballast = pg_sys::MemoryContextAllocExtended(ctx, bytes, flags);
+        self.accounted = if self.ballast.is_null() { 0 } else { bytes };
     }
     fn flat(&mut self) -> &[u8] {
         self.state.flush();
@@ -137,6 +171,8 @@ impl<S: Sketch> Holder<S> {
 pub struct StateRef<'a, S: Sketch> {
     datum: pg_sys::Datum,
     holder: &'a mut Holder<S>,
+    /// The memory context of the expanded object.
+    ctx: pg_sys::MemoryContext,
 }
 
 impl<S: Sketch> std::ops::Deref for StateRef<'_, S> {
@@ -155,6 +191,8 @@ impl<S: Sketch> std::ops::DerefMut for StateRef<'_, S> {
 
 /// The datum to return from a transition or combine function.
 pub fn state_datum<S: Sketch>(s: StateRef<'_, S>) -> pg_sys::Datum {
+    // SAFETY: ctx is the live memory context of the state's expanded object.
+    unsafe { s.holder.account(s.ctx) };
     s.datum
 }
 
@@ -274,14 +312,14 @@ impl Backend for Expanded {
         std::ptr::addr_of_mut!((*obj).flat).write(holder_flat::<S>);
         std::ptr::addr_of_mut!((*obj).drop).write(holder_drop::<S>);
         on_context_reset(ctx, drop_expanded, obj as *mut c_void);
-        StateRef { datum: pg_sys::Datum::from((*obj).hdr.eoh_rw_ptr.as_ptr()), holder: &mut *holder }
+        StateRef { datum: pg_sys::Datum::from((*obj).hdr.eoh_rw_ptr.as_ptr()), holder: &mut *holder, ctx }
     }
 
     unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>> {
         let d = arg(fcinfo, i)?;
         if let Some(obj) = our_expanded(d, true) {
             if let Some(holder) = holder_of::<S>(obj) {
-                return Some(StateRef { datum: d, holder });
+                return Some(StateRef { datum: d, holder, ctx: (*obj).hdr.eoh_context });
             }
         }
         // A flat sketch (or a read-only one): import it as a new state.

@@ -131,6 +131,12 @@ impl Cms {
     pub fn epsilon(&self) -> f64 {
         self.epsilon
     }
+
+    /// Bytes this sketch holds on the heap (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.counters.capacity() * std::mem::size_of::<u64>()
+    }
+
     pub fn delta(&self) -> f64 {
         self.delta
     }

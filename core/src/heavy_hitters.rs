@@ -81,6 +81,10 @@ impl HeavyHitters {
     pub fn k(&self) -> u32 {
         self.k
     }
+    /// Bytes this sketch holds on the heap (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.candidates.heap_bytes() + self.cms.heap_bytes()
+    }
     pub fn total(&self) -> u64 {
         self.cms.total()
     }

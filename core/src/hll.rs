@@ -95,6 +95,15 @@ impl Hll {
         matches!(self.repr, Repr::Sparse(_))
     }
 
+    /// Bytes this sketch holds on the heap (for memory accounting; approximate).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.repr {
+            // A hash set: a u64 and a control byte per bucket.
+            Repr::Sparse(set) => set.capacity() * 9,
+            Repr::Dense(regs) => regs.capacity(),
+        }
+    }
+
     #[inline]
     pub fn add_hash(&mut self, h: u64) {
         match &mut self.repr {

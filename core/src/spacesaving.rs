@@ -503,6 +503,11 @@ impl SpaceSaving {
         self.len() == 0
     }
 
+    /// Bytes this sketch holds on the heap (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        (self.slots.capacity() + self.frozen.capacity()) * SLOT_BYTES + self.arena.capacity()
+    }
+
     // ----- table -----
 
     /// Live counters at which the table grows or evicts.
