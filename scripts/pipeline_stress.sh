@@ -2,10 +2,14 @@
 # Concurrency stress for the pipeline, run by tests/sql/pipeline_concurrency.sql:
 #   scripts/pipeline_stress.sh DBNAME
 # Against pipeline 'stress' on table stress_events (at timestamptz, item int), at once:
-# 4 writers (40 transactions of 50 events each, every 5th rolled back), 2 sessions
-# calling run_speed, 2 calling run_batch (so runs of the same procedure overlap), and
-# one moving the pipeline clock so that hours fall due while they are being written.
-# Bounded: a few seconds. Prints nothing and exits 0 when every session succeeded.
+# 4 writers (40 transactions of 50 events each, every 5th rolled back), one writer
+# using COPY (10 × 40 events), one inserting single rows (100 statements), 2 sessions
+# calling run_speed, 2 calling run_batch (so runs of the same procedure overlap), one
+# moving the pipeline clock so that hours fall due while they are being written, and 2
+# readers of the dashboard view stress.top_10 that record, for each read, every window
+# they see with its number of sources (into stress_reads: reader, read, granularity,
+# window_start, sources, rows). Bounded: a few seconds. Prints nothing and exits 0 when
+# every session succeeded (a deadlock would fail its session).
 set -uo pipefail
 db=$1
 PSQL="$(${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config} --bindir)/psql"
@@ -22,6 +26,33 @@ for w in 1 2 3 4; do
                 FROM generate_series(1, 50) g;
                 IF i % 5 = 0 THEN ROLLBACK; ELSE COMMIT; END IF;
                 PERFORM pg_sleep(0.005);
+            END LOOP;
+        END \$\$" & pids+=($!)
+done
+tmp=$(mktemp -d /tmp/topk_pg_stress.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+for c in $(seq 1 10); do
+    for g in $(seq 1 40); do
+        echo "2024-01-01 00:00:00+00,$(( (g * 31 + c) % 30 + 1 ))" | sed "s/00:00:00/$(printf '%02d:%02d:%02d' $(( (g * c) % 14 )) $(( g % 60 )) $(( c * 5 )))/"
+    done > "$tmp/copy$c.csv"
+done
+(for c in $(seq 1 10); do
+    "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c "\copy stress_events (at, item) FROM '$tmp/copy$c.csv' WITH (FORMAT csv)" >/dev/null || exit 1
+    sleep 0.02
+done) & pids+=($!)
+(for i in $(seq 1 100); do
+    echo "INSERT INTO stress_events VALUES ('2024-01-01 00:00+00'::timestamptz + $(( (i * 479) % 50400 )) * interval '1 second', $(( i % 30 + 1 )));"
+    echo "SELECT pg_sleep(0.002);"
+done | "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null) & pids+=($!)
+for r in 1 2; do
+    run "DO \$\$
+        BEGIN
+            FOR i IN 1..40 LOOP
+                INSERT INTO stress_reads
+                SELECT $r, i, granularity, window_start, count(DISTINCT source), count(*)
+                FROM stress.top_10 GROUP BY granularity, window_start;
+                COMMIT;
+                PERFORM pg_sleep(0.01);
             END LOOP;
         END \$\$" & pids+=($!)
 done

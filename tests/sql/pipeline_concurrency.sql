@@ -1,6 +1,7 @@
 -- No event lost or counted twice under concurrency: four writers (some transactions
--- rolled back) insert while two sessions run run_speed and two run run_batch, and the
--- clock moves so that hours fall due while they are written (scripts/pipeline_stress.sh).
+-- rolled back), one using COPY and one inserting single rows write while two sessions
+-- run run_speed and two run run_batch, the clock moves so that hours fall due while they
+-- are written, and two readers query the dashboard view (scripts/pipeline_stress.sh).
 CREATE EXTENSION topk_pg;
 SET client_min_messages = warning;
 SET timezone = 'UTC';
@@ -10,11 +11,23 @@ SET intervalstyle = 'postgres';
 CREATE TABLE stress_events (at timestamptz NOT NULL, item integer NOT NULL);
 SELECT topk.create_pipeline('stress', 'stress_events', 'item', 'at', k => 10);
 UPDATE topk.pipelines SET clock = '2024-01-01 06:00+00', allowed_lateness = '0' WHERE name = 'stress';
+CREATE TABLE stress_reads (reader int, read int, granularity text, window_start timestamptz, sources int, rows int);
 
 \! scripts/pipeline_stress.sh regress_pipeline_concurrency
 
 SELECT count(*) AS events FROM stress_events;
 SELECT count(*) AS failed_tasks FROM topk.job_log WHERE status = 'failed';
+-- Readers never saw a window with both its batch and its speed rows, nor one that was
+-- there and then was not (retention is off: a window's list is only ever replaced).
+SELECT count(DISTINCT (reader, read)) > 20 AS readers_read,
+       count(*) FILTER (WHERE sources > 1) AS windows_with_both_sources,
+       count(*) FILTER (WHERE rows > 10) AS windows_with_too_many_rows
+FROM stress_reads;
+SELECT count(*) AS windows_that_vanished
+FROM (SELECT reader, granularity, window_start, min(read) AS first, count(*) AS seen
+      FROM stress_reads GROUP BY 1, 2, 3) w
+JOIN (SELECT reader, max(read) AS last FROM stress_reads GROUP BY 1) r USING (reader)
+WHERE w.seen <> r.last - w.first + 1;
 -- Every window was rolled up once.
 SELECT task, window_start, count(*) FROM topk.job_log
 WHERE task NOT IN ('speed', 'late', 'retention') GROUP BY 1, 2 HAVING count(*) > 1;
