@@ -737,24 +737,20 @@ BEGIN
     EXECUTE format($q$
         WITH taken AS (
             DELETE FROM %1$I.speed_delta RETURNING hour, item, events, count
-        ), hours AS (
-            -- A sketch per hour, merged into the longer windows: merging ~24 hour
-            -- sketches per day costs far less than aggregating every (window, item) row.
-            SELECT hour, @extschema@.topk_agg(item, count::bigint, %3$s) AS sketch,
-                   sum(events) AS events, sum(count) AS count
-            FROM taken GROUP BY hour
         ), per_window AS (
-            SELECT g.granularity, topk.window_start(g.granularity, h.hour, %2$L) AS window_start,
-                   @extschema@.topk_merge_agg(h.sketch) AS sketch, sum(h.events) AS events, sum(h.count) AS count
-            FROM hours h CROSS JOIN topk.granularities g
-            GROUP BY 1, 2
+            SELECT g.granularity, topk.window_start(g.granularity, t.hour, %2$L) AS window_start,
+                   t.item, sum(t.events) AS events, sum(t.count) AS count
+            FROM taken t CROSS JOIN topk.granularities g
+            GROUP BY 1, 2, 3
         ), sketches AS (
             SELECT w.granularity, w.window_start, topk.window_end(w.granularity, w.window_start, %2$L) AS window_end,
-                   w.sketch, w.events, w.count
+                   @extschema@.topk_agg(w.item, w.count::bigint, %3$s) AS sketch,
+                   sum(w.events) AS events, sum(w.count) AS count
             FROM per_window w
             JOIN topk.progress pr ON pr.pipeline = %4$L AND pr.granularity = w.granularity
             WHERE NOT (%5$L AND topk.window_end(w.granularity, w.window_start, %2$L) <= coalesce(pr.done_until, '-infinity'))
               AND NOT (topk.window_end(w.granularity, w.window_start, %2$L) <= coalesce(pr.purged_until, '-infinity'))
+            GROUP BY 1, 2
         ), written AS (
             INSERT INTO %1$I.speed_table AS s (granularity, window_start, window_end, sketch, events, count, updated_at)
             SELECT granularity, window_start, window_end, sketch, events, count, now() FROM sketches
