@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+pub mod capture;
 pub mod cms;
 pub mod counting;
 pub mod fmgr;
@@ -16,13 +17,26 @@ pub mod hll;
 pub mod item;
 pub mod spacesaving;
 pub mod state;
+pub mod tasks;
 
 extension_sql_file!("../sql/topk_pg.sql", name = "topk_pg", bootstrap);
 extension_sql_file!("../sql/hll.sql", name = "hll", requires = ["topk_pg"]);
 extension_sql_file!("../sql/cms.sql", name = "cms", requires = ["hll"]);
 extension_sql_file!("../sql/spacesaving.sql", name = "spacesaving", requires = ["cms"]);
 extension_sql_file!("../sql/heavy_hitters.sql", name = "heavy_hitters", requires = ["spacesaving"]);
-extension_sql_file!("../sql/pipeline.sql", name = "pipeline", finalize);
+// The pipeline (schema topk), one file per concern.
+extension_sql_file!("../sql/pipeline/catalog.sql", name = "pipeline_catalog", requires = ["heavy_hitters"]);
+extension_sql_file!("../sql/pipeline/windows.sql", name = "pipeline_windows", requires = ["pipeline_catalog"]);
+extension_sql_file!("../sql/pipeline/capture.sql", name = "pipeline_capture", requires = ["pipeline_windows"]);
+extension_sql_file!("../sql/pipeline/lists.sql", name = "pipeline_lists", requires = ["pipeline_capture"]);
+extension_sql_file!("../sql/pipeline/objects.sql", name = "pipeline_objects", requires = ["pipeline_lists"]);
+extension_sql_file!("../sql/pipeline/speed.sql", name = "pipeline_speed", requires = ["pipeline_objects"]);
+extension_sql_file!("../sql/pipeline/batch.sql", name = "pipeline_batch", requires = ["pipeline_speed"]);
+extension_sql_file!("../sql/pipeline/retention.sql", name = "pipeline_retention", requires = ["pipeline_batch"]);
+extension_sql_file!("../sql/pipeline/tasks.sql", name = "pipeline_tasks", requires = ["pipeline_retention"]);
+extension_sql_file!("../sql/pipeline/schedule.sql", name = "pipeline_schedule", requires = ["pipeline_tasks"]);
+extension_sql_file!("../sql/pipeline/monitoring.sql", name = "pipeline_monitoring", requires = ["pipeline_schedule"]);
+extension_sql_file!("../sql/pipeline/queries.sql", name = "pipeline_queries", requires = ["pipeline_monitoring"], finalize);
 
 pg_function!(fn topk_pg_version(fcinfo) {
     let _ = fcinfo;

@@ -1,0 +1,281 @@
+---------------------------------------------------------------------------------------
+-- The batch path
+---------------------------------------------------------------------------------------
+
+-- Sets the starting point of the watermarks at a pipeline's first batch run: the
+-- earliest captured hour (or the current one). Earlier windows hold no events yet; any
+-- that arrive for them later are late events.
+CREATE FUNCTION topk._start_progress(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    origin timestamptz;
+BEGIN
+    IF (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    PERFORM topk._collect(p);
+    EXECUTE format(
+        'SELECT least((SELECT min(hour) FROM %1$I.stale WHERE batch),
+                      (SELECT min(window_start) FROM %1$I.speed_table WHERE granularity = ''hour''))',
+        p.name) INTO origin;
+    origin := least(origin, topk.window_start('hour', topk._clock(p), p.time_zone));
+    UPDATE topk.progress
+    SET done_until = topk.window_start(granularity, origin, p.time_zone)
+    WHERE pipeline = p.name;
+END $$;
+
+-- The exact counts of some windows of a granularity, computed again: hours from the
+-- source, the others from their parts (a day from its hours, or from the source when
+-- retention removed them). Replaces the windows' rows; returns the rows read and written.
+CREATE FUNCTION topk._batch_windows(p topk.pipelines, granularity text, windows timestamptz[],
+                                    OUT rows_read bigint, OUT rows_written bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    g record;
+    bucket record := topk._hour_sql(p, 'e');
+    from_source timestamptz[];
+    from_parts timestamptz[];
+    w timestamptz;
+    n bigint;
+    m bigint;
+    hours_purged timestamptz := (SELECT purged_until FROM topk.progress
+                                 WHERE pipeline = p.name AND progress.granularity = 'hour');
+    count_sql text := CASE WHEN p.weight_column IS NULL THEN 'count(*)'
+                           ELSE format('sum(e.%I)::bigint', p.weight_column) END;
+BEGIN
+    rows_read := 0;
+    rows_written := 0;
+    SELECT * INTO g FROM topk.granularities gr WHERE gr.granularity = _batch_windows.granularity;
+    EXECUTE format('DELETE FROM %I.batch_table WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
+    USING granularity, windows;
+    SELECT array_agg(x) FILTER (WHERE g.rolls_up IS NULL
+                                OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
+                                                            <= coalesce(hours_purged, '-infinity'))),
+           array_agg(x) FILTER (WHERE NOT (g.rolls_up IS NULL
+                                OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
+                                                            <= coalesce(hours_purged, '-infinity'))))
+    INTO from_source, from_parts FROM unnest(windows) x;
+    FOREACH w IN ARRAY coalesce(from_source, '{}') LOOP
+        EXECUTE format($q$
+            WITH written AS (
+                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
+                SELECT $1, $2, $3, e.%2$I, %3$s, count(*)
+                FROM %4$s AS e
+                WHERE %5$s AND %6$s
+                GROUP BY e.%2$I
+                RETURNING events
+            )
+            SELECT coalesce(sum(events), 0), count(*) FROM written$q$,
+            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'))
+        INTO n, m USING granularity, w, topk.window_end(granularity, w, p.time_zone);
+        rows_read := rows_read + n;
+        rows_written := rows_written + m;
+    END LOOP;
+    IF from_parts IS NOT NULL THEN
+        EXECUTE format($q$
+            WITH parts AS (
+                SELECT w.window_start, w.window_end, b.item, b.count, b.events
+                FROM (SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s) w
+                JOIN %1$I.batch_table b
+                  ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
+            ), written AS (
+                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
+                SELECT $1, window_start, window_end, item, sum(count), sum(events) FROM parts
+                GROUP BY window_start, window_end, item
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM written)$q$, p.name, p.time_zone)
+        INTO n, m USING granularity, from_parts, g.rolls_up;
+        rows_read := rows_read + n;
+        rows_written := rows_written + m;
+    END IF;
+END $$;
+
+-- Changed final windows: up to a day of stale hours that the batch has finished are read
+-- again from the source, then every final window above them is summed again from its
+-- parts, and those windows' lists are regenerated; the open windows above them merge
+-- again (their final parts changed). A long backlog takes several tasks (run_batch
+-- loops), each a transaction of its own.
+CREATE FUNCTION topk._fold_late(pipeline_name text) RETURNS topk.task_result
+LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines := topk._pipeline(pipeline_name);
+    r topk.task_result;
+    hours timestamptz[];
+    g record;
+    windows timestamptz[];
+    granularities text[] := '{}';
+    starts timestamptz[] := '{}';
+    done record;
+    parents record;
+BEGIN
+    PERFORM topk._collect(p);
+    EXECUTE format($q$
+        WITH taken AS (
+            UPDATE %1$I.stale SET batch = false
+            WHERE hour IN (SELECT hour FROM %1$I.stale
+                           WHERE batch AND hour < (SELECT done_until FROM topk.progress
+                                                   WHERE pipeline = %2$L AND granularity = 'hour')
+                           ORDER BY hour LIMIT 24)
+            RETURNING hour
+        )
+        SELECT array_agg(hour ORDER BY hour) FROM taken$q$, p.name, p.name)
+    INTO hours;
+    EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
+    r.rows_read := 0;
+    r.rows_written := 0;
+    r.events := 0;
+    IF hours IS NULL THEN
+        r.windows := 0;
+        RETURN r;
+    END IF;
+    FOR g IN SELECT gr.granularity, pr.done_until, pr.purged_until
+             FROM topk.granularities gr JOIN topk.progress pr ON pr.pipeline = p.name AND pr.granularity = gr.granularity
+             ORDER BY gr.level LOOP
+        SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows
+        FROM unnest(hours) h
+        WHERE topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone) <= g.done_until
+          AND NOT topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone)
+                  <= coalesce(g.purged_until, '-infinity');
+        CONTINUE WHEN windows IS NULL;
+        done := topk._batch_windows(p, g.granularity, windows);
+        IF g.granularity = 'hour' THEN
+            r.events := done.rows_read;
+        END IF;
+        r.rows_read := r.rows_read + done.rows_read;
+        r.rows_written := r.rows_written + done.rows_written;
+        granularities := granularities || array_fill(g.granularity, ARRAY[cardinality(windows)]);
+        starts := starts || windows;
+    END LOOP;
+    r.windows := cardinality(starts);
+    IF r.windows > 0 THEN
+        PERFORM topk._batch_lists(p, granularities, starts);
+    END IF;
+    parents := topk._speed_parents(p, hours);
+    PERFORM topk._speed_lists(p, parents.granularities, parents.starts);
+    RETURN r;
+END $$;
+
+-- Why a window of a granularity cannot be rolled up now, or NULL if it can: it must be
+-- the next one, due by the clock, and its dependencies final.
+CREATE FUNCTION topk._not_ready(p topk.pipelines, granularity text, start timestamptz) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    g record;
+    pr topk.progress;
+    dep topk.progress;
+    finish timestamptz := topk.window_end(granularity, start, p.time_zone);
+BEGIN
+    SELECT * INTO g FROM topk.granularities WHERE granularities.granularity = _not_ready.granularity;
+    IF NOT FOUND THEN
+        RETURN format('%s is not a granularity (hour, day, week, month or year)', quote_literal(granularity));
+    END IF;
+    IF start <> topk.window_start(granularity, start, p.time_zone) THEN
+        RETURN format('%s is not the start of a %s in time zone %s', start, granularity, p.time_zone);
+    END IF;
+    SELECT * INTO pr FROM topk.progress WHERE pipeline = p.name AND progress.granularity = _not_ready.granularity;
+    IF pr.done_until IS NULL THEN
+        RETURN 'the pipeline has not started its batch path yet (run topk.run_batch)';
+    ELSIF start < pr.done_until THEN
+        RETURN format('the %s starting %s is already final', granularity, start);
+    ELSIF start > pr.done_until THEN
+        RETURN format('the %ss before it are not final yet: the next %s to roll up starts %s',
+                      granularity, granularity, pr.done_until);
+    ELSIF finish + p.allowed_lateness > topk._clock(p) THEN
+        RETURN format('the %s starting %s is not due until %s (its end plus the allowed lateness %s)',
+                      granularity, start, finish + p.allowed_lateness, p.allowed_lateness);
+    END IF;
+    IF g.rolls_up IS NOT NULL THEN
+        SELECT * INTO dep FROM topk.progress WHERE pipeline = p.name AND progress.granularity = g.rolls_up;
+        IF dep.done_until IS NULL OR finish > dep.done_until THEN
+            RETURN format('the %s starting %s needs its %ss, which are final only until %s',
+                          granularity, start, g.rolls_up, dep.done_until);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Rolls up one window (and, when it has nothing to roll up, the following windows that
+-- have nothing either and are ready too), in the caller's transaction. Returns NULL if
+-- another run already did it.
+CREATE FUNCTION topk._rollup(pipeline_name text, granularity text, start timestamptz) RETURNS topk.task_result
+LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines := topk._pipeline(pipeline_name);
+    g record;
+    r topk.task_result;
+    why text;
+    finish timestamptz := topk.window_end(granularity, start, p.time_zone);
+    ready_until timestamptz;
+    next_input timestamptz;
+BEGIN
+    IF (SELECT done_until FROM topk.progress pr
+        WHERE pr.pipeline = p.name AND pr.granularity = _rollup.granularity) > start THEN
+        RETURN NULL;   -- finished by an overlapping run
+    END IF;
+    why := topk._not_ready(p, granularity, start);
+    IF why IS NOT NULL THEN
+        RAISE EXCEPTION 'topk: cannot roll up: %', why USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT * INTO g FROM topk.granularities WHERE granularities.granularity = _rollup.granularity;
+    r.window_start := start;
+    r.rows_read := 0;
+    r.rows_written := 0;
+
+    IF p.mode = 'lambda' THEN
+        IF granularity = 'hour' THEN
+            EXECUTE format('UPDATE %I.stale SET batch = false WHERE batch AND hour >= $1 AND hour < $2', p.name)
+            USING start, finish;
+            SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
+            FROM topk._batch_windows(p, 'hour', ARRAY[start]) d;
+        ELSE
+            EXECUTE format($q$
+                WITH parts AS (
+                    SELECT item, count, events FROM %1$I.batch_table
+                    WHERE granularity = $3 AND window_start >= $1 AND window_start < $2
+                ), written AS (
+                    INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
+                    SELECT $4, $1, $2, item, sum(count), sum(events) FROM parts GROUP BY item
+                    RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM written)$q$, p.name)
+            INTO r.rows_read, r.rows_written USING start, finish, g.rolls_up, granularity;
+        END IF;
+    END IF;
+
+    -- Nothing to roll up (or kappa mode): also finalise the following windows that are
+    -- ready and have no input either, as one task.
+    IF r.rows_read = 0 THEN
+        ready_until := least(topk._clock(p) - p.allowed_lateness,
+                             (SELECT done_until FROM topk.progress pr
+                              WHERE pr.pipeline = p.name AND pr.granularity = g.rolls_up));
+        ready_until := topk.window_start(granularity, ready_until, p.time_zone);
+        IF p.mode = 'lambda' THEN
+            IF granularity = 'hour' THEN
+                EXECUTE format('SELECT min(hour) FROM %I.stale WHERE batch AND hour >= $1', p.name)
+                INTO next_input USING finish;
+            ELSE
+                EXECUTE format('SELECT min(window_start) FROM %I.batch_table WHERE granularity = $2 AND window_start >= $1',
+                               p.name)
+                INTO next_input USING finish, g.rolls_up;
+                next_input := topk.window_start(granularity, next_input, p.time_zone);
+            END IF;
+            ready_until := least(ready_until, next_input);
+        END IF;
+        finish := greatest(finish, ready_until);
+    END IF;
+    r.window_end := finish;
+
+    IF p.mode = 'lambda' THEN
+        PERFORM topk._supersede_speed(p, granularity, start, finish);
+        IF r.rows_written > 0 THEN
+            PERFORM topk._batch_lists(p, ARRAY[granularity], ARRAY[start]);
+        END IF;
+    END IF;
+    UPDATE topk.progress pr
+    SET done_until = finish,
+        last_done = topk.window_start(_rollup.granularity, finish - interval '1 microsecond', p.time_zone)
+    WHERE pr.pipeline = p.name AND pr.granularity = _rollup.granularity;
+    RETURN r;
+END $$;
+

@@ -1,0 +1,186 @@
+-- The Lambda pipeline: schema topk.
+--
+-- Point topk_pg at an events table, schedule two procedures, and every dashboard
+-- becomes `SELECT … FROM <pipeline>.top_1000`:
+--
+--   SELECT topk.create_pipeline('sales', 'sales_events', 'product_id', 'event_time');
+--   SELECT topk.schedule('sales');          -- pg_cron: run_speed every minute, run_batch every 5
+--   SELECT item, count FROM sales.top_1000
+--   WHERE granularity = 'day' AND window_start = '2024-01-01' ORDER BY rank LIMIT 10;
+--
+-- How it works (docs/pipeline.md is the DBA's guide):
+--
+-- CAPTURE. topk.create_pipeline puts a statement-level AFTER INSERT trigger with a
+--   transition table on the source. Per INSERT or COPY statement it pre-aggregates the
+--   new rows by (hour bucket, item) into count and weight sum, and inserts these few rows
+--   into the pipeline's delta tables: <name>.speed_delta for the speed path and
+--   <name>.batch_delta for the batch path (lambda mode), plus one HyperLogLog sketch per
+--   hour into <name>.distinct_delta when a distinct column is configured. The delta rows
+--   commit or abort with the events, in the writer's transaction.
+--
+-- EXACTLY ONCE. Each path consumes its own delta with DELETE … RETURNING inside the
+--   transaction that folds the rows into its output. A writer still in flight has
+--   delta rows the consumer cannot see: they stay for the next run. Two consumers
+--   cannot both delete a row. A task that fails rolls back its DELETE with the rest.
+--   Every task also takes the pipeline's advisory lock (transaction scope), so runs of
+--   the same pipeline never interleave: an overlapping run waits, then finds nothing
+--   left to do twice.
+--
+-- SPEED PATH (topk.run_speed). Folds speed_delta into space-saving sketches, one per
+--   window of every granularity (hour, day, week, month, year) in <name>.speed_table,
+--   merging into the existing sketch, and regenerates those windows' top-k lists from
+--   the sketches. In lambda mode it skips windows the batch has finished.
+--
+-- BATCH PATH (topk.run_batch). Exact counts in <name>.batch_table, rows
+--   (granularity, window_start, item, count). Progress is one watermark per granularity
+--   in topk.progress: every window ending at or before done_until is final. run_batch
+--   runs, each task in its own transaction (COMMIT between windows):
+--     1. late: delta rows of hours already final (late events) are added to the hour
+--        row and to every final window above it (count = count + late count: sums stay
+--        exact), and those windows' top-k lists are regenerated;
+--     2. rollups in dependency order, each window only when it is due (its end plus the
+--        allowed lateness has passed by the pipeline clock) and its dependencies are
+--        final (a day needs its 24 hours, a week its 7 days, a month its days, a year its
+--        months): hour = the delta rows of that hour, day = sum of its hours, week and
+--        month = sums of their days, year = sum of its months. Each rollup writes its
+--        counts, retires the speed rows it supersedes (their top-k list is kept in
+--        <name>.superseded_speed_lists for topk.accuracy) and swaps in the exact top-k;
+--        a run of windows with nothing to roll up is finalised as one task;
+--     3. retention (settings keep_raw_events, keep_hours, keep_speed, keep_job_log).
+--   Kappa mode (mode => 'kappa') has no batch path: the speed sketches are the answer,
+--   and run_batch only closes windows (for status and retention).
+--
+-- PROGRESS. Each task prints a NOTICE when it has committed (one per window rolled up,
+--   one per run_speed), and while it runs its session's application_name names it, so
+--   that topk.running shows other sessions the tasks in progress (with pg_locks);
+--   topk.pipeline_status is what monitoring polls (lag, last final windows, failures).
+--
+-- READ PATH. <name>.top_lists holds, for each window, the batch top-k when the batch has
+--   finished that window, else the speed top-k; the procedures swap a window's list in
+--   one transaction. <name>.top_<k> is a plain view over it: a dashboard query for one
+--   window is an index scan on its primary key (granularity, window_start, rank).
+--
+-- Windows are aligned in the pipeline's time zone (default UTC; weeks start on
+-- Monday). The pipeline clock is now(), or topk.pipelines.clock when set (tests, replays).
+-- Procedures are SECURITY INVOKER and work for a non-superuser who owns the source; the
+-- only SECURITY DEFINER function is each pipeline's capture trigger function (owned by
+-- the pipeline's owner, so that writers need no rights on the delta tables), with its
+-- search_path set. Every identifier in dynamic SQL goes through format('%I').
+
+CREATE SCHEMA topk;
+COMMENT ON SCHEMA topk IS 'topk_pg Lambda pipeline: catalog, procedures and views';
+GRANT USAGE ON SCHEMA topk TO PUBLIC;
+
+---------------------------------------------------------------------------------------
+-- Catalog
+---------------------------------------------------------------------------------------
+
+CREATE TABLE topk.pipelines (
+    name             text PRIMARY KEY,
+    source           regclass NOT NULL,
+    item_column      text NOT NULL,
+    time_column      text NOT NULL,
+    weight_column    text,
+    distinct_column  text,
+    k                integer NOT NULL,
+    mode             text NOT NULL CHECK (mode IN ('lambda', 'kappa')),
+    item_type        text NOT NULL,            -- format_type() of the item column
+    time_type        text NOT NULL CHECK (time_type IN ('timestamptz', 'timestamp', 'date')),
+    time_zone        text NOT NULL,            -- windows are aligned in this zone
+    capacity         integer NOT NULL,         -- space-saving capacity of the speed sketches
+    trigger_name     text NOT NULL,            -- the capture triggers are <trigger_name>_ins, _upd, _del, _trunc
+    item_attnum      smallint NOT NULL,        -- the columns by number, so that renames are followed
+    time_attnum      smallint NOT NULL,
+    weight_attnum    smallint,
+    distinct_attnum  smallint,
+    weight_type      text,
+    distinct_type    text,
+    -- settings (UPDATE topk.pipelines SET … WHERE name = …)
+    allowed_lateness interval NOT NULL DEFAULT '5 minutes' CHECK (allowed_lateness >= '0'),
+    keep_raw_events  interval CHECK (keep_raw_events >= '0'),  -- NULL: keep for ever
+    keep_hours       interval CHECK (keep_hours >= '0'),
+    keep_speed       interval CHECK (keep_speed >= '0'),
+    keep_job_log     interval DEFAULT '30 days' CHECK (keep_job_log >= '0'),
+    clock            timestamptz,              -- NULL: the pipeline clock is now()
+    owner            regrole NOT NULL DEFAULT current_user::regrole,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE topk.pipelines IS
+    'one row per pipeline; the settings (allowed_lateness, keep_*, clock) can be changed with UPDATE';
+
+CREATE TABLE topk.progress (
+    pipeline     text NOT NULL REFERENCES topk.pipelines ON DELETE CASCADE,
+    granularity  text NOT NULL,
+    done_until   timestamptz,   -- every window of this granularity ending at or before this is final
+    last_done    timestamptz,   -- start of the last window a task finalised
+    purged_until timestamptz,   -- retention removed the rows of windows ending at or before this
+    PRIMARY KEY (pipeline, granularity)
+);
+COMMENT ON TABLE topk.progress IS 'per pipeline and granularity: how far the windows are final';
+
+CREATE TABLE topk.job_log (
+    id           bigserial PRIMARY KEY,
+    pipeline     text NOT NULL,
+    task         text NOT NULL,         -- speed, late, hour, day, week, month, year, retention
+    window_start timestamptz,
+    window_end   timestamptz,
+    rows_read    bigint,
+    rows_written bigint,
+    started      timestamptz NOT NULL,
+    duration     interval,
+    status       text NOT NULL CHECK (status IN ('ok', 'failed')),
+    error        text,
+    pid          integer DEFAULT pg_backend_pid()   -- the session that ran the task
+);
+CREATE INDEX job_log_pipeline_started ON topk.job_log (pipeline, started);
+CREATE INDEX job_log_failures ON topk.job_log (pipeline, started) WHERE status = 'failed';
+COMMENT ON TABLE topk.job_log IS 'one row per task run of the pipelines';
+COMMENT ON COLUMN topk.job_log.pid IS 'process id of the session that ran the task (see topk.running)';
+
+SELECT pg_catalog.pg_extension_config_dump('topk.pipelines', '');
+SELECT pg_catalog.pg_extension_config_dump('topk.progress', '');
+SELECT pg_catalog.pg_extension_config_dump('topk.job_log', '');
+
+-- Anyone may create pipelines on the tables they own; each role sees and changes only the
+-- pipelines of the roles it is a member of.
+GRANT SELECT, INSERT, UPDATE, DELETE ON topk.pipelines, topk.progress, topk.job_log TO PUBLIC;
+GRANT USAGE ON SEQUENCE topk.job_log_id_seq TO PUBLIC;
+ALTER TABLE topk.pipelines ENABLE ROW LEVEL SECURITY;
+ALTER TABLE topk.progress ENABLE ROW LEVEL SECURITY;
+ALTER TABLE topk.job_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_pipelines ON topk.pipelines
+    USING (pg_has_role(owner, 'MEMBER'));
+-- Readers of a pipeline (USAGE on its schema, as topk.grant_read gives) see its row too,
+-- so that its query functions (topk_range, trending) work for them; they still cannot
+-- change it or run its procedures.
+CREATE POLICY read_pipelines ON topk.pipelines FOR SELECT
+    USING (EXISTS (SELECT FROM pg_catalog.pg_namespace n
+                   WHERE n.nspname = name AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')));
+CREATE POLICY own_pipelines ON topk.progress
+    USING (pipeline IN (SELECT name FROM topk.pipelines));
+CREATE POLICY own_pipelines ON topk.job_log
+    USING (pipeline IN (SELECT name FROM topk.pipelines));
+
+-- The shape of a pipeline is fixed when it is created; only its settings change (and
+-- the column names, when topk._ddl_watch follows a rename).
+CREATE FUNCTION topk._pipelines_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('topk.following', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
+    IF (NEW.name, NEW.source, NEW.item_column, NEW.time_column, NEW.weight_column,
+        NEW.distinct_column, NEW.k, NEW.mode, NEW.item_type, NEW.time_type, NEW.time_zone,
+        NEW.capacity, NEW.trigger_name, NEW.owner)
+       IS DISTINCT FROM
+       (OLD.name, OLD.source, OLD.item_column, OLD.time_column, OLD.weight_column,
+        OLD.distinct_column, OLD.k, OLD.mode, OLD.item_type, OLD.time_type, OLD.time_zone,
+        OLD.capacity, OLD.trigger_name, OLD.owner) THEN
+        RAISE EXCEPTION 'topk: only the settings of pipeline % can change', OLD.name
+            USING HINT = 'allowed_lateness, keep_raw_events, keep_hours, keep_speed, keep_job_log '
+                         'and clock are settings; for anything else drop and re-create the pipeline.';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER guard BEFORE UPDATE ON topk.pipelines
+    FOR EACH ROW EXECUTE FUNCTION topk._pipelines_guard();
+

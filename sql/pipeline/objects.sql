@@ -1,0 +1,286 @@
+-- Creating and dropping pipelines
+---------------------------------------------------------------------------------------
+
+CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    s text := quote_ident(p.name);   -- the pipeline's schema
+    t text := p.item_type;
+    tbl regclass;
+BEGIN
+    EXECUTE format('CREATE SCHEMA %s', s);
+    EXECUTE format('COMMENT ON SCHEMA %s IS %L', s,
+        format('topk_pg pipeline over %s (%s by %s)', p.source, p.item_column, p.time_column));
+
+    -- Change marks: what the capture triggers append (src/capture.rs writes these three
+    -- columns, in this order), and the hours the runs still have to read again.
+    EXECUTE format($q$
+        CREATE TABLE %1$s.changes (
+            first_hour bigint,
+            last_hour  bigint,
+            marked_at  timestamptz NOT NULL);
+        COMMENT ON TABLE %1$s.changes IS 'hours of the source changed since the last run (hours since 1970 on the time column''s clock; NULL: everything)';
+        CREATE TABLE %1$s.stale (
+            hour      timestamptz PRIMARY KEY,
+            speed     boolean NOT NULL,
+            batch     boolean NOT NULL,
+            marked_at timestamptz NOT NULL);
+        COMMENT ON TABLE %1$s.stale IS 'hours to read again from the source, by the speed and by the batch path'$q$,
+        s);
+
+    -- The two sources.
+    EXECUTE format($q$
+        CREATE TABLE %1$s.speed_table (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            sketch       @extschema@.spacesaving NOT NULL,
+            events       bigint NOT NULL,
+            count        bigint NOT NULL,
+            updated_at   timestamptz NOT NULL,
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.speed_table IS 'speed path: a space-saving sketch per window not yet final in the batch';
+        CREATE TABLE %1$s.batch_table (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            item         %2$s NOT NULL,
+            count        bigint NOT NULL,
+            events       bigint NOT NULL,
+            PRIMARY KEY (granularity, window_start, item));
+        COMMENT ON TABLE %1$s.batch_table IS 'batch path: exact counts per final window and item'$q$,
+        s, t);
+
+    -- The top-k lists the dashboards read, and the speed lists the batch replaced.
+    EXECUTE format($q$
+        CREATE TABLE %1$s.top_lists (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            rank         integer NOT NULL,
+            item         %2$s NOT NULL,
+            count        bigint NOT NULL,
+            error        bigint NOT NULL,
+            source       text NOT NULL CHECK (source IN ('batch', 'speed')),
+            PRIMARY KEY (granularity, window_start, rank));
+        COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window: batch when final, else speed';
+        CREATE TABLE %1$s.superseded_speed_lists (
+            granularity   text NOT NULL,
+            window_start  timestamptz NOT NULL,
+            window_end    timestamptz NOT NULL,
+            rank          integer NOT NULL,
+            item          %2$s NOT NULL,
+            count         bigint NOT NULL,
+            error         bigint NOT NULL,
+            superseded_at timestamptz NOT NULL,
+            PRIMARY KEY (granularity, window_start, rank));
+        COMMENT ON TABLE %1$s.superseded_speed_lists IS 'the speed top-k lists the batch replaced (see topk.accuracy)';
+        CREATE VIEW %1$s.%3$I AS
+            SELECT granularity, window_start, window_end, rank, item, count, error, source
+            FROM %1$s.top_lists;
+        COMMENT ON VIEW %1$s.%3$I IS 'top-k per window: exact (source batch) where the batch has run, else the speed estimate'$q$,
+        s, t, 'top_' || p.k);
+
+    -- Distinct counts.
+    EXECUTE format($q$
+        CREATE TABLE %1$s.distinct_sketches (
+            granularity    text NOT NULL,
+            window_start   timestamptz NOT NULL,
+            window_end     timestamptz NOT NULL,
+            sketch         @extschema@.hll NOT NULL,
+            distinct_count bigint NOT NULL,
+            PRIMARY KEY (granularity, window_start));
+        CREATE VIEW %1$s.distinct_counts AS
+            SELECT granularity, window_start, window_end, distinct_count
+            FROM %1$s.distinct_sketches;
+        COMMENT ON VIEW %1$s.distinct_counts IS %2$L$q$,
+        s, CASE WHEN p.distinct_column IS NULL THEN 'distinct counts: no distinct column configured'
+                ELSE format('distinct %s per window (HyperLogLog)', p.distinct_column) END);
+
+    -- Typed entry points: items come back in the source column's type.
+    EXECUTE format($q$
+        CREATE FUNCTION %1$s.topk_range("from" timestamptz, "to" timestamptz, n integer DEFAULT 10)
+            RETURNS TABLE (rank integer, item %2$s, count bigint, error bigint, exact boolean)
+            LANGUAGE sql STABLE AS %3$L;
+        COMMENT ON FUNCTION %1$s.topk_range(timestamptz, timestamptz, integer) IS
+            'top n of an arbitrary range, from the coarsest stored windows that tile it';
+        CREATE FUNCTION %1$s.trending(granularity text, n integer DEFAULT 10)
+            RETURNS TABLE (rank integer, item %2$s, previous_count bigint, current_count bigint, growth numeric)
+            LANGUAGE sql STABLE AS %4$L;
+        COMMENT ON FUNCTION %1$s.trending(text, integer) IS
+            'the items whose count grew fastest from the previous window to the current one'$q$,
+        s, t,
+        format('SELECT * FROM topk.range_top(%L, $1, $2, $3, NULL::%s)', p.name, t),
+        format('SELECT * FROM topk.trending(%L, $1, $2, NULL::%s)', p.name, t));
+
+    -- Capture: statement triggers on the source and on each of its partitions.
+    FOREACH tbl IN ARRAY topk._members(p.source) LOOP
+        PERFORM topk._install_capture(p, tbl);
+    END LOOP;
+END $$;
+
+CREATE FUNCTION topk.create_pipeline(
+    name            text,
+    source          regclass,
+    item_column     text,
+    time_column     text,
+    weight_column   text DEFAULT NULL,
+    k               integer DEFAULT 1000,
+    mode            text DEFAULT 'lambda',
+    distinct_column text DEFAULT NULL,
+    time_zone       text DEFAULT 'UTC',
+    backfill        boolean DEFAULT false,
+    capacity        integer DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines;
+    rel record;
+    col_type regtype;
+BEGIN
+    -- The name becomes a schema and part of the trigger's name.
+    IF create_pipeline.name IS NULL OR create_pipeline.name = '' OR octet_length(create_pipeline.name) > 50 THEN
+        RAISE EXCEPTION 'topk: a pipeline name must have 1 to 50 bytes'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT FROM topk.pipelines WHERE pipelines.name = create_pipeline.name)
+       OR to_regnamespace(quote_ident(create_pipeline.name)) IS NOT NULL THEN
+        RAISE EXCEPTION 'topk: a pipeline or schema named % already exists', quote_ident(create_pipeline.name)
+            USING ERRCODE = 'duplicate_schema';
+    END IF;
+
+    -- The source: a table the caller owns.
+    SELECT c.relkind, pg_has_role(c.relowner, 'MEMBER') AS owned INTO rel
+    FROM pg_class c WHERE c.oid = create_pipeline.source;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'topk: % is not a table', create_pipeline.source USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT rel.owned THEN
+        RAISE EXCEPTION 'topk: must be the owner of table % to create a pipeline on it', create_pipeline.source
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    p.name := create_pipeline.name;
+    p.source := create_pipeline.source;
+    p.item_column := item_column;
+    p.time_column := time_column;
+    p.weight_column := weight_column;
+    p.distinct_column := distinct_column;
+    p.k := k;
+    p.mode := mode;
+    p.time_zone := time_zone;
+    p.trigger_name := 'topk_capture_' || create_pipeline.name;
+    p.owner := current_user::regrole;
+    p.created_at := now();
+    p.allowed_lateness := '5 minutes';
+    p.keep_job_log := '30 days';
+
+    IF p.mode IS NULL OR p.mode NOT IN ('lambda', 'kappa') THEN
+        RAISE EXCEPTION 'topk: mode must be ''lambda'' or ''kappa'', not %', quote_nullable(p.mode)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p.k IS NULL OR p.k NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'topk: k must be from 1 to 100000, not %', quote_nullable(p.k)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    p.capacity := coalesce(create_pipeline.capacity, least(greatest(12000, 12 * p.k), 8388608));
+    IF p.capacity < p.k THEN
+        RAISE EXCEPTION 'topk: the sketch capacity (%) must be at least k (%)', p.capacity, p.k
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    BEGIN
+        PERFORM now() AT TIME ZONE p.time_zone;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'topk: % is not a time zone', quote_nullable(p.time_zone)
+            USING ERRCODE = 'invalid_parameter_value';
+    END;
+    IF p.time_zone IS NULL THEN
+        RAISE EXCEPTION 'topk: time_zone must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The columns (followed by number: a rename is followed, see topk._ddl_watch).
+    SELECT format_type(a.atttypid, NULL), a.attnum INTO p.item_type, p.item_attnum
+    FROM pg_attribute a
+    WHERE a.attrelid = p.source AND a.attname = p.item_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF p.item_type IS NULL THEN
+        RAISE EXCEPTION 'topk: table % has no column %', p.source, quote_nullable(p.item_column)
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF p.item_type NOT IN ('integer', 'bigint', 'text', 'character varying', 'uuid') THEN
+        RAISE EXCEPTION 'topk: the item column % is of type %; a pipeline counts items of type integer, bigint, text, varchar or uuid',
+            quote_ident(p.item_column), p.item_type USING ERRCODE = 'datatype_mismatch',
+            HINT = 'Add a generated column of one of these types (e.g. item_id bigint GENERATED ALWAYS AS (col::bigint) STORED) and count that.';
+    END IF;
+    SELECT a.atttypid, a.attnum INTO col_type, p.time_attnum FROM pg_attribute a
+    WHERE a.attrelid = p.source AND a.attname = p.time_column AND a.attnum > 0 AND NOT a.attisdropped;
+    p.time_type := CASE col_type WHEN 'timestamptz'::regtype THEN 'timestamptz'
+                                 WHEN 'timestamp'::regtype THEN 'timestamp'
+                                 WHEN 'date'::regtype THEN 'date' END;
+    IF col_type IS NULL THEN
+        RAISE EXCEPTION 'topk: table % has no column %', p.source, quote_nullable(p.time_column)
+            USING ERRCODE = 'undefined_column';
+    ELSIF p.time_type IS NULL THEN
+        RAISE EXCEPTION 'topk: the time column % is of type %; it must be timestamptz, timestamp or date',
+            quote_ident(p.time_column), col_type USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF p.weight_column IS NOT NULL THEN
+        col_type := NULL;
+        SELECT a.atttypid, a.attnum INTO col_type, p.weight_attnum FROM pg_attribute a
+        WHERE a.attrelid = p.source AND a.attname = p.weight_column AND a.attnum > 0 AND NOT a.attisdropped;
+        IF col_type IS NULL THEN
+            RAISE EXCEPTION 'topk: table % has no column %', p.source, quote_literal(p.weight_column)
+                USING ERRCODE = 'undefined_column';
+        ELSIF col_type NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+            RAISE EXCEPTION 'topk: the weight column % is of type %; it must be smallint, integer or bigint',
+                quote_ident(p.weight_column), col_type USING ERRCODE = 'datatype_mismatch',
+                HINT = 'Weights are summed exactly as whole units: for money use cents, e.g. a generated column '
+                       'amount_cents bigint GENERATED ALWAYS AS ((amount * 100)::bigint) STORED.';
+        END IF;
+        p.weight_type := format_type(col_type, NULL);
+    END IF;
+    IF p.distinct_column IS NOT NULL THEN
+        SELECT format_type(a.atttypid, NULL), a.attnum INTO p.distinct_type, p.distinct_attnum
+        FROM pg_attribute a
+        WHERE a.attrelid = p.source AND a.attname = p.distinct_column AND a.attnum > 0 AND NOT a.attisdropped;
+        IF p.distinct_type IS NULL THEN
+            RAISE EXCEPTION 'topk: table % has no column %', p.source, quote_literal(p.distinct_column)
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END IF;
+    IF (SELECT relpersistence FROM pg_class WHERE oid = p.source) = 't' THEN
+        RAISE EXCEPTION 'topk: % is a temporary table: a pipeline needs a table every session sees', p.source
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+
+    INSERT INTO topk.pipelines SELECT p.*;
+    INSERT INTO topk.progress (pipeline, granularity)
+    SELECT p.name, g.granularity FROM topk.granularities g;
+    PERFORM topk._create_objects(p);
+
+    -- Existing rows, on request: everything is marked, and the first run reads it. The
+    -- triggers see every later change.
+    IF backfill THEN
+        EXECUTE format('INSERT INTO %I.changes (first_hour, last_hour, marked_at) VALUES (NULL, NULL, now())', p.name);
+    END IF;
+END $$;
+COMMENT ON FUNCTION topk.create_pipeline(text, regclass, text, text, text, integer, text, text, text, boolean, integer) IS
+    'creates a pipeline: a schema with its tables, views and functions, and the capture of new events';
+
+CREATE FUNCTION topk.drop_pipeline(name text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines := topk._pipeline(drop_pipeline.name);
+BEGIN
+    PERFORM topk._lock(p.name);
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        PERFORM topk.unschedule(p.name);
+    END IF;
+    PERFORM set_config('topk.dropping', 'on', true);
+    PERFORM topk._drop_capture(p);
+    EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', p.name);
+    DELETE FROM topk.job_log WHERE job_log.pipeline = p.name;
+    DELETE FROM topk.progress WHERE progress.pipeline = p.name;
+    DELETE FROM topk.pipelines WHERE pipelines.name = p.name;
+    PERFORM set_config('topk.dropping', 'off', true);
+END $$;
+COMMENT ON FUNCTION topk.drop_pipeline(text) IS
+    'removes a pipeline: its capture trigger, its schema, its catalog rows, log and jobs';
+

@@ -1,0 +1,178 @@
+//! The pipeline's change marks: `topk._capture()`, an AFTER … FOR EACH STATEMENT trigger
+//! on the source table and on each of its partitions (sql/pipeline/capture.sql).
+//!
+//! It records only *which hours changed*, never the rows: from the statement's transition
+//! table(s) it takes the time column of each row, turns it into an hour number (hours
+//! since 1970-01-01 00:00 of the column's own clock: UTC for timestamptz, the wall clock
+//! for timestamp and date) and appends one row per run of consecutive hours,
+//! `(first_hour, last_hour, marked_at)`, to the pipeline's `changes` table. TRUNCATE, or
+//! a table whose time column cannot be found, marks everything (NULL, NULL). The runs of
+//! the pipeline re-read the marked hours from the source.
+//!
+//! It must never make the application's statement fail: it raises no error of its own
+//! (a missing `changes` table, a wrong argument or an unexpected column type all mark
+//! nothing or everything), and it writes its row with a plain heap insert (no SQL, no
+//! permission check, the table has no index), a few microseconds per statement.
+//!
+//! Trigger arguments: the pipeline's schema (which holds `changes`), the time column's name.
+
+use crate::pg_function;
+use pgrx::pg_sys;
+use std::ffi::CStr;
+
+const HOUR_USECS: i64 = 3_600_000_000;
+
+/// The hours a statement touched, as sorted runs `(first, last)`; `None`: everything.
+struct Marks {
+    hours: Vec<i64>,
+    everything: bool,
+}
+
+impl Marks {
+    fn runs(mut self) -> Option<Vec<(i64, i64)>> {
+        if self.everything {
+            return None;
+        }
+        self.hours.sort_unstable();
+        self.hours.dedup();
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        for h in self.hours {
+            match runs.last_mut() {
+                Some(r) if r.1 + 1 == h => r.1 = h,
+                _ => runs.push((h, h)),
+            }
+        }
+        Some(runs)
+    }
+}
+
+/// The hour numbers of a time datum of type `typid` (none for ±infinity).
+fn hours_of(typid: pg_sys::Oid, d: pg_sys::Datum) -> Option<(i64, i64)> {
+    if typid == pg_sys::TIMESTAMPTZOID || typid == pg_sys::TIMESTAMPOID {
+        let us = d.value() as i64;
+        if us == i64::MIN || us == i64::MAX {
+            return None;
+        }
+        // PostgreSQL counts from 2000-01-01; hours count from 1970-01-01.
+        let h = us.div_euclid(HOUR_USECS) + 262_968;
+        Some((h, h))
+    } else {
+        // date: days since 2000-01-01 (the column type was checked by create_pipeline)
+        let days = d.value() as i32;
+        if days == i32::MIN || days == i32::MAX {
+            return None;
+        }
+        let h = (days as i64 + 10_957) * 24;
+        Some((h, h + 23))
+    }
+}
+
+/// Reads the time column of every row of a transition table into `marks`.
+unsafe fn scan(store: *mut pg_sys::Tuplestorestate, rel: pg_sys::Relation, column: &CStr, marks: &mut Marks) {
+    if store.is_null() || marks.everything {
+        return;
+    }
+    let desc = (*rel).rd_att;
+    let natts = (*desc).natts as usize;
+    let attrs = (*desc).attrs.as_slice(natts);
+    let Some(i) = attrs
+        .iter()
+        .position(|a| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()) == column)
+    else {
+        marks.everything = true;
+        return;
+    };
+    let typid = attrs[i].atttypid;
+    if typid != pg_sys::TIMESTAMPTZOID && typid != pg_sys::TIMESTAMPOID && typid != pg_sys::DATEOID {
+        marks.everything = true;
+        return;
+    }
+    let slot = pg_sys::MakeSingleTupleTableSlot(desc, &pg_sys::TTSOpsMinimalTuple);
+    let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
+    pg_sys::tuplestore_select_read_pointer(store, reader);
+    pg_sys::tuplestore_rescan(store);
+    let mut last = i64::MIN;
+    while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
+        pg_sys::slot_getsomeattrs_int(slot, (i + 1) as i32);
+        if *(*slot).tts_isnull.add(i) {
+            continue;
+        }
+        if let Some((first, end)) = hours_of(typid, *(*slot).tts_values.add(i)) {
+            if first == last && end == first {
+                continue;
+            }
+            last = first;
+            for h in first..=end {
+                marks.hours.push(h);
+            }
+        }
+    }
+    pg_sys::ExecDropSingleTupleTableSlot(slot);
+}
+
+/// Appends the marks to the table `changes` of schema `schema`.
+unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>) {
+    let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
+    if nsp == pg_sys::InvalidOid {
+        return;
+    }
+    let changes = pg_sys::get_relname_relid(c"changes".as_ptr(), nsp);
+    if changes == pg_sys::InvalidOid {
+        return;
+    }
+    let rel = pg_sys::try_table_open(changes, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+    if rel.is_null() {
+        return;
+    }
+    let desc = (*rel).rd_att;
+    let ok = (*desc).natts == 3 && {
+        let a = (*desc).attrs.as_slice(3);
+        a[0].atttypid == pg_sys::INT8OID && a[1].atttypid == pg_sys::INT8OID && a[2].atttypid == pg_sys::TIMESTAMPTZOID
+    };
+    if ok && (*(*rel).rd_rel).relkind == pg_sys::RELKIND_RELATION as std::ffi::c_char {
+        let now = pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp());
+        let mut rows: Vec<(Option<i64>, Option<i64>)> = match runs {
+            None => vec![(None, None)],
+            Some(r) => r.into_iter().map(|(a, b)| (Some(a), Some(b))).collect(),
+        };
+        for (first, last) in rows.drain(..) {
+            let mut values = [
+                pg_sys::Datum::from(first.unwrap_or(0)),
+                pg_sys::Datum::from(last.unwrap_or(0)),
+                now,
+            ];
+            let mut nulls = [first.is_none(), last.is_none(), false];
+            let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::simple_heap_insert(rel, tuple);
+            pg_sys::heap_freetuple(tuple);
+        }
+    }
+    pg_sys::table_close(rel, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+}
+
+pg_function!(fn topk_capture(fcinfo) {
+    let context = (*fcinfo).context;
+    if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
+        crate::fmgr::raise(topk_core::SketchError::invalid("topk._capture() is a trigger function"));
+    }
+    let td = context as *mut pg_sys::TriggerData;
+    let trigger = (*td).tg_trigger;
+    if (*trigger).tgnargs != 2 {
+        return pg_sys::Datum::from(0usize);
+    }
+    let args = std::slice::from_raw_parts((*trigger).tgargs, 2);
+    let schema = CStr::from_ptr(args[0]);
+    let column = CStr::from_ptr(args[1]);
+    let mut marks = Marks { hours: Vec::new(), everything: false };
+    let op = (*td).tg_event & pg_sys::TRIGGER_EVENT_OPMASK;
+    if op == pg_sys::TRIGGER_EVENT_TRUNCATE {
+        marks.everything = true;
+    } else {
+        scan((*td).tg_oldtable, (*td).tg_relation, column, &mut marks);
+        scan((*td).tg_newtable, (*td).tg_relation, column, &mut marks);
+    }
+    if marks.everything || !marks.hours.is_empty() {
+        write(schema, marks.runs());
+    }
+    pg_sys::Datum::from(0usize)
+});
