@@ -6,8 +6,9 @@
 //! since 1970-01-01 00:00 of the column's own clock: UTC for timestamptz, the wall clock
 //! for timestamp and date) and appends one row per run of consecutive hours,
 //! `(first_hour, last_hour, marked_at)`, to the pipeline's `changes` table. TRUNCATE, or
-//! a table whose time column cannot be found, marks everything (NULL, NULL). The runs of
-//! the pipeline re-read the marked hours from the source.
+//! a table whose time column cannot be found, marks everything (NULL, NULL); rows without
+//! a usable time (NULL, ±infinity) add (NULL, -1), so that the run counts them as
+//! rejected. The runs of the pipeline re-read the marked hours from the source.
 //!
 //! It must never make the application's statement fail: it raises no error of its own
 //! (a missing `changes` table, a wrong argument or an unexpected column type all mark
@@ -26,6 +27,8 @@ const HOUR_USECS: i64 = 3_600_000_000;
 struct Marks {
     hours: Vec<i64>,
     everything: bool,
+    /// rows without a usable time (NULL, ±infinity): the pipeline counts them as rejected
+    undated: bool,
 }
 
 impl Marks {
@@ -95,9 +98,14 @@ unsafe fn scan(store: *mut pg_sys::Tuplestorestate, rel: pg_sys::Relation, colum
     while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
         pg_sys::slot_getsomeattrs_int(slot, (i + 1) as i32);
         if *(*slot).tts_isnull.add(i) {
+            marks.undated = true;
             continue;
         }
-        if let Some((first, end)) = hours_of(typid, *(*slot).tts_values.add(i)) {
+        let hours = hours_of(typid, *(*slot).tts_values.add(i));
+        if hours.is_none() {
+            marks.undated = true;
+        }
+        if let Some((first, end)) = hours {
             if first == last && end == first {
                 continue;
             }
@@ -110,8 +118,9 @@ unsafe fn scan(store: *mut pg_sys::Tuplestorestate, rel: pg_sys::Relation, colum
     pg_sys::ExecDropSingleTupleTableSlot(slot);
 }
 
-/// Appends the marks to the table `changes` of schema `schema`.
-unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>) {
+/// Appends the marks to the table `changes` of schema `schema`: a row per run, (NULL,
+/// NULL) for everything, (NULL, -1) for rows without a usable time.
+unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
     let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
     if nsp == pg_sys::InvalidOid {
         return;
@@ -135,6 +144,9 @@ unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>) {
             None => vec![(None, None)],
             Some(r) => r.into_iter().map(|(a, b)| (Some(a), Some(b))).collect(),
         };
+        if undated {
+            rows.push((None, Some(-1)));
+        }
         for (first, last) in rows.drain(..) {
             let mut values = [
                 pg_sys::Datum::from(first.unwrap_or(0)),
@@ -163,7 +175,7 @@ pg_function!(fn topk_capture(fcinfo) {
     let args = std::slice::from_raw_parts((*trigger).tgargs, 2);
     let schema = CStr::from_ptr(args[0]);
     let column = CStr::from_ptr(args[1]);
-    let mut marks = Marks { hours: Vec::new(), everything: false };
+    let mut marks = Marks { hours: Vec::new(), everything: false, undated: false };
     let op = (*td).tg_event & pg_sys::TRIGGER_EVENT_OPMASK;
     if op == pg_sys::TRIGGER_EVENT_TRUNCATE {
         marks.everything = true;
@@ -171,8 +183,9 @@ pg_function!(fn topk_capture(fcinfo) {
         scan((*td).tg_oldtable, (*td).tg_relation, column, &mut marks);
         scan((*td).tg_newtable, (*td).tg_relation, column, &mut marks);
     }
-    if marks.everything || !marks.hours.is_empty() {
-        write(schema, marks.runs());
+    if marks.everything || marks.undated || !marks.hours.is_empty() {
+        let undated = marks.undated && !marks.everything;
+        write(schema, marks.runs(), undated);
     }
     pg_sys::Datum::from(0usize)
 });

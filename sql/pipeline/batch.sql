@@ -24,6 +24,20 @@ BEGIN
     WHERE pipeline = p.name;
 END $$;
 
+-- Records the rows of the source left out of an hour (or, hour -infinity, of every
+-- window: rows without a usable time).
+CREATE FUNCTION topk._count_rejects(p topk.pipelines, hour timestamptz, events bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF events > 0 THEN
+        EXECUTE format('INSERT INTO %I.rejects AS r (hour, events, counted_at) VALUES ($1, $2, now())
+                        ON CONFLICT (hour) DO UPDATE SET events = excluded.events, counted_at = excluded.counted_at',
+                       p.name) USING hour, events;
+    ELSE
+        EXECUTE format('DELETE FROM %I.rejects WHERE hour = $1', p.name) USING hour;
+    END IF;
+END $$;
+
 -- The exact counts of some windows of a granularity, computed again: hours from the
 -- source, the others from their parts (a day from its hours, or from the source when
 -- retention removed them). Replaces the windows' rows; returns the rows read and written.
@@ -40,8 +54,10 @@ DECLARE
     m bigint;
     hours_purged timestamptz := (SELECT purged_until FROM topk.progress
                                  WHERE pipeline = p.name AND progress.granularity = 'hour');
-    count_sql text := CASE WHEN p.weight_column IS NULL THEN 'count(*)'
-                           ELSE format('sum(e.%I)::bigint', p.weight_column) END;
+    count_sql text := CASE WHEN p.weight_column IS NULL THEN format('count(*) FILTER (WHERE %s)', topk._valid_sql(p, 'e'))
+                           ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
+                                       p.weight_column, topk._valid_sql(p, 'e')) END;
+    bad bigint;
 BEGIN
     rows_read := 0;
     rows_written := 0;
@@ -57,18 +73,25 @@ BEGIN
     INTO from_source, from_parts FROM unnest(windows) x;
     FOREACH w IN ARRAY coalesce(from_source, '{}') LOOP
         EXECUTE format($q$
-            WITH written AS (
-                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                SELECT $1, $2, $3, e.%2$I, %3$s, count(*)
+            WITH grouped AS (
+                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events,
+                       count(*) FILTER (WHERE NOT (%5$s)) AS rejected
                 FROM %4$s AS e
-                WHERE %5$s AND %6$s
+                WHERE %6$s
                 GROUP BY e.%2$I
+            ), written AS (
+                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
+                SELECT $1, $2, $3, item, count, events FROM grouped WHERE events > 0
                 RETURNING events
             )
-            SELECT coalesce(sum(events), 0), count(*) FROM written$q$,
+            SELECT coalesce(sum(events), 0), count(*), (SELECT coalesce(sum(rejected), 0) FROM grouped)
+            FROM written$q$,
             p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'))
-        INTO n, m USING granularity, w, topk.window_end(granularity, w, p.time_zone);
-        rows_read := rows_read + n;
+        INTO n, m, bad USING granularity, w, topk.window_end(granularity, w, p.time_zone);
+        IF granularity = 'hour' THEN
+            PERFORM topk._count_rejects(p, w, bad);
+        END IF;
+        rows_read := rows_read + n + bad;
         rows_written := rows_written + m;
     END LOOP;
     IF from_parts IS NOT NULL THEN

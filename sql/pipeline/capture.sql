@@ -33,8 +33,9 @@ CREATE FUNCTION topk._install_capture(p topk.pipelines, tbl regclass) RETURNS vo
 LANGUAGE plpgsql AS $$
 DECLARE
     args text := format('%L, %L', p.name, p.time_column);
+    own_ddl text;
 BEGIN
-    IF EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tbl AND tgname = p.trigger_name || '_ins') THEN
+    IF topk._captured(p, tbl) THEN
         RETURN;
     END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
@@ -45,19 +46,57 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_del', tbl, args);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_trunc', tbl, args);
+    -- ALWAYS: they also fire when session_replication_role is replica, as in a logical
+    -- replication apply worker, so that replicated changes are marked too.
+    own_ddl := current_setting('topk.own_ddl', true);
+    PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._ddl_watch
+    EXECUTE format('ALTER TABLE %1$s ENABLE ALWAYS TRIGGER %2$I, ENABLE ALWAYS TRIGGER %3$I, '
+                   'ENABLE ALWAYS TRIGGER %4$I, ENABLE ALWAYS TRIGGER %5$I', tbl, p.trigger_name || '_ins',
+                   p.trigger_name || '_upd', p.trigger_name || '_del', p.trigger_name || '_trunc');
+    PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
 END $$;
 
-CREATE FUNCTION topk._drop_capture(p topk.pipelines) RETURNS void
+-- Whether a table has the capture triggers of a pipeline.
+CREATE FUNCTION topk._captured(p topk.pipelines, tbl regclass) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tbl AND tgname = p.trigger_name || '_ins');
+
+-- Marks the hours of every row of one table (a partition that joins or leaves the
+-- source), and its rows without a usable time.
+CREATE FUNCTION topk._mark_table(p topk.pipelines, tbl regclass) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    lo timestamptz;
+    hi timestamptz;
+    cast_sql text := CASE p.time_type WHEN 'timestamptz' THEN '%s' WHEN 'timestamp' THEN format('(%%s AT TIME ZONE %L)', p.time_zone)
+                          ELSE format('(%%s::timestamp AT TIME ZONE %L)', p.time_zone) END;
+BEGIN
+    EXECUTE format('SELECT %2$s, %3$s FROM %1$s AS e WHERE e.%4$I > %5$L AND e.%4$I < %6$L', tbl,
+                   format(cast_sql, format('min(e.%I)', p.time_column)), format(cast_sql, format('max(e.%I)', p.time_column)),
+                   p.time_column, '-infinity', 'infinity')
+    INTO lo, hi;
+    IF lo IS NOT NULL THEN
+        PERFORM topk._mark(p, lo, hi + CASE p.time_type WHEN 'date' THEN interval '1 day' ELSE interval '1 hour' END);
+    END IF;
+    EXECUTE format('INSERT INTO %I.changes (first_hour, last_hour, marked_at) VALUES (NULL, -1, now())', p.name);
+END $$;
+
+-- Drops the capture triggers of a pipeline (from one table, or from all).
+CREATE FUNCTION topk._drop_capture(p topk.pipelines, tbl regclass DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     t record;
+    own_ddl text := current_setting('topk.own_ddl', true);
 BEGIN
+    PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._drop_watch
     FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger tg
              WHERE tg.tgname IN (p.trigger_name || '_ins', p.trigger_name || '_upd',
                                  p.trigger_name || '_del', p.trigger_name || '_trunc')
+               AND (_drop_capture.tbl IS NULL OR tg.tgrelid = _drop_capture.tbl)
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.tbl);
     END LOOP;
+    PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
 END $$;
 
 -- Marks [from, to) of the source changed, as the trigger does: in hour numbers (hours
@@ -101,7 +140,9 @@ CREATE FUNCTION topk._collect(p topk.pipelines) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
+    m bigint;
     everything boolean;
+    undated boolean;
     bucket record := topk._hour_sql(p, 'e');
     mark record := topk._mark_range_sql(p);
 BEGIN
@@ -122,9 +163,16 @@ BEGIN
             SELECT hour, true, true, marked_at FROM hours
             ON CONFLICT (hour) DO UPDATE SET speed = true, batch = true, marked_at = least(s.marked_at, excluded.marked_at)
         )
-        SELECT count(*), coalesce(bool_or(first_hour IS NULL), false) FROM taken$q$,
+        SELECT count(*), coalesce(bool_or(first_hour IS NULL AND last_hour IS NULL), false),
+               coalesce(bool_or(first_hour IS NULL AND last_hour = -1), false) FROM taken$q$,
         p.name, mark.lo, mark.hi, p.time_zone)
-    INTO n, everything;
+    INTO n, everything, undated;
+    IF everything OR undated THEN
+        EXECUTE format('SELECT count(*) FROM %s AS e WHERE e.%2$I IS NULL OR e.%2$I = %3$L OR e.%2$I = %4$L',
+                       p.source, p.time_column, '-infinity', 'infinity')
+        INTO m;
+        PERFORM topk._count_rejects(p, '-infinity', m);
+    END IF;
     IF everything THEN
         EXECUTE format($q$
             INSERT INTO %1$I.stale AS s (hour, speed, batch, marked_at)
@@ -169,13 +217,14 @@ COMMENT ON PROCEDURE topk.refresh(text, timestamptz, timestamptz) IS
 
 -- The column of a source with attribute number attnum, and its type.
 CREATE FUNCTION topk._column(source regclass, attnum smallint, OUT name text, OUT type regtype)
-LANGUAGE sql STABLE
-RETURN (SELECT (a.attname::text, a.atttypid::regtype) FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid = source AND a.attnum = _column.attnum AND NOT a.attisdropped);
+LANGUAGE sql STABLE AS $$
+    SELECT a.attname::text, a.atttypid::regtype FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = source AND a.attnum = _column.attnum AND NOT a.attisdropped
+$$;
 
--- After DDL: every pipeline whose source tree was touched gets capture triggers on new
--- partitions and a mark of everything (rows may have come or gone); a renamed column is
--- followed; a retyped or dropped column is refused.
+-- After DDL on a source or its partitions: a renamed column is followed; a retyped or
+-- dropped column is refused; a table that joined the partition tree gets the capture
+-- triggers and one that left it loses them, and the hours of their rows are marked.
 CREATE FUNCTION topk._ddl_watch() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -183,13 +232,14 @@ DECLARE
     c record;
     touched oid[];
     members oid[];
+    member oid;
     col record;
     i int;
     cols text[];
     nums smallint[];
     types regtype[];
 BEGIN
-    IF NOT EXISTS (SELECT FROM topk.pipelines) OR current_setting('topk.dropping', true) = 'on' THEN
+    IF NOT EXISTS (SELECT FROM topk.pipelines) OR current_setting('topk.own_ddl', true) = 'on' THEN
         RETURN;
     END IF;
     SELECT array_agg(objid) INTO touched FROM pg_event_trigger_ddl_commands()
@@ -199,7 +249,7 @@ BEGIN
     END IF;
     FOR p IN SELECT * FROM topk.pipelines ORDER BY name LOOP
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = p.source);
-        SELECT array_agg(m) INTO members FROM topk._members(p.source) m;
+        SELECT array_agg(t::oid) INTO members FROM unnest(topk._members(p.source)) t;
         CONTINUE WHEN NOT (touched && members OR touched && ARRAY[p.source::oid]
                            OR EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = ANY (touched)
                                       AND inhparent = ANY (members)));
@@ -209,7 +259,7 @@ BEGIN
         types := ARRAY[p.item_type::regtype, p.time_type::regtype, p.weight_type::regtype, p.distinct_type::regtype];
         FOR i IN 1..4 LOOP
             CONTINUE WHEN cols[i] IS NULL;
-            col := topk._column(p.source, nums[i]);
+            SELECT * INTO col FROM topk._column(p.source, nums[i]);
             IF col.name IS NULL THEN
                 RAISE EXCEPTION 'topk: column % of % is read by pipeline %: it cannot be dropped',
                     quote_ident(cols[i]), p.source, quote_ident(p.name)
@@ -224,18 +274,30 @@ BEGIN
                 cols[i] := col.name;
             END IF;
         END LOOP;
+        -- tables that left the partition tree: their rows leave the counts
+        FOR c IN SELECT tg.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger tg
+                 WHERE tg.tgname = p.trigger_name || '_ins' AND tg.tgrelid <> ALL (members) LOOP
+            PERFORM topk._mark_table(p, c.tbl);
+            PERFORM topk._drop_capture(p, c.tbl);
+        END LOOP;
         IF cols IS DISTINCT FROM ARRAY[p.item_column, p.time_column, p.weight_column, p.distinct_column] THEN
             PERFORM set_config('topk.following', 'on', true);
             UPDATE topk.pipelines SET item_column = cols[1], time_column = cols[2], weight_column = cols[3],
                                       distinct_column = cols[4]
             WHERE name = p.name RETURNING * INTO p;
             PERFORM set_config('topk.following', 'off', true);
-            PERFORM topk._drop_capture(p);
+            PERFORM topk._drop_capture(p);   -- their arguments name the time column
+            FOREACH member IN ARRAY members LOOP
+                PERFORM topk._install_capture(p, member);
+            END LOOP;
         END IF;
-        FOR c IN SELECT m FROM topk._members(p.source) m LOOP
-            PERFORM topk._install_capture(p, c.m);
+        -- tables that joined it (created or attached as partitions): captured, and their
+        -- rows (if any) counted
+        FOREACH member IN ARRAY members LOOP
+            CONTINUE WHEN topk._captured(p, member);
+            PERFORM topk._install_capture(p, member);
+            PERFORM topk._mark_table(p, member);
         END LOOP;
-        EXECUTE format('INSERT INTO %I.changes (first_hour, last_hour, marked_at) VALUES (NULL, NULL, now())', p.name);
     END LOOP;
 END $$;
 
@@ -245,14 +307,16 @@ CREATE FUNCTION topk._drop_watch() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p topk.pipelines;
+    dropped text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM topk.pipelines) OR current_setting('topk.dropping', true) = 'on' THEN
+    IF NOT EXISTS (SELECT FROM topk.pipelines) OR current_setting('topk.own_ddl', true) = 'on' THEN
         RETURN;
     END IF;
     FOR p IN SELECT * FROM topk.pipelines ORDER BY name LOOP
-        IF EXISTS (SELECT FROM pg_event_trigger_dropped_objects() d
-                   WHERE d.classid = 'pg_class'::regclass AND d.objid = p.source AND d.objsubid = 0) THEN
-            RAISE EXCEPTION 'topk: table % is the source of pipeline %', p.source, quote_ident(p.name)
+        SELECT d.object_identity INTO dropped FROM pg_event_trigger_dropped_objects() d
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = p.source AND d.objsubid = 0;
+        IF FOUND THEN
+            RAISE EXCEPTION 'topk: table % is the source of pipeline %', dropped, quote_ident(p.name)
                 USING ERRCODE = 'dependent_objects_still_exist',
                       HINT = format('Drop the pipeline first: SELECT topk.drop_pipeline(%L);', p.name);
         END IF;

@@ -7,7 +7,8 @@ CREATE FUNCTION topk._status() RETURNS TABLE (
     mode              text,
     lag               interval,
     lag_seconds       double precision,
-    pending_events    bigint,
+    pending_changes   bigint,
+    rejected_events   bigint,
     last_hour         timestamptz,
     last_day          timestamptz,
     last_week         timestamptz,
@@ -25,8 +26,9 @@ BEGIN
         clock := p.clock;
         EXECUTE format('SELECT coalesce(now() - least((SELECT min(marked_at) FROM %1$I.changes),
                                                       (SELECT min(marked_at) FROM %1$I.stale WHERE speed)), interval ''0''),
-                               (SELECT count(*) FROM %1$I.changes) + (SELECT count(*) FROM %1$I.stale WHERE speed)', p.name)
-            INTO lag, pending_events;
+                               (SELECT count(*) FROM %1$I.changes) + (SELECT count(*) FROM %1$I.stale WHERE speed),
+                               (SELECT coalesce(sum(events), 0) FROM %1$I.rejects)', p.name)
+            INTO lag, pending_changes, rejected_events;
         lag_seconds := extract(epoch FROM lag);
         SELECT max(last_done) FILTER (WHERE pr.granularity = 'hour'),
                max(last_done) FILTER (WHERE pr.granularity = 'day'),
@@ -117,7 +119,8 @@ LEFT JOIN LATERAL (
 ) r ON true;
 -- (lag_seconds: the lag as a number, for monitoring systems and BI tools without intervals)
 COMMENT ON VIEW topk.pipeline_status IS
-    'per pipeline: lag (age of the oldest event not yet in the speed path), events pending, '
+    'per pipeline: lag (age of the oldest change not yet in the speed path), changes pending '
+    '(marks and stale hours), events rejected (rows left out: no item, no usable time, weight out of range), '
     'the last final window per granularity, failed tasks (in the last day, the last one and '
     'whether its task still fails), the task in progress';
 GRANT SELECT ON topk.pipeline_status TO PUBLIC;

@@ -25,7 +25,12 @@ BEGIN
             speed     boolean NOT NULL,
             batch     boolean NOT NULL,
             marked_at timestamptz NOT NULL);
-        COMMENT ON TABLE %1$s.stale IS 'hours to read again from the source, by the speed and by the batch path'$q$,
+        COMMENT ON TABLE %1$s.stale IS 'hours to read again from the source, by the speed and by the batch path';
+        CREATE TABLE %1$s.rejects (
+            hour       timestamptz PRIMARY KEY,
+            events     bigint NOT NULL,
+            counted_at timestamptz NOT NULL);
+        COMMENT ON TABLE %1$s.rejects IS 'rows of the source left out (no item, weight out of range) per hour; -infinity: rows without a usable time'$q$,
         s);
 
     -- The two sources.
@@ -273,13 +278,13 @@ BEGIN
     IF EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
         PERFORM topk.unschedule(p.name);
     END IF;
-    PERFORM set_config('topk.dropping', 'on', true);
+    PERFORM set_config('topk.own_ddl', 'on', true);
     PERFORM topk._drop_capture(p);
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', p.name);
     DELETE FROM topk.job_log WHERE job_log.pipeline = p.name;
     DELETE FROM topk.progress WHERE progress.pipeline = p.name;
     DELETE FROM topk.pipelines WHERE pipelines.name = p.name;
-    PERFORM set_config('topk.dropping', 'off', true);
+    PERFORM set_config('topk.own_ddl', 'off', true);
 END $$;
 COMMENT ON FUNCTION topk.drop_pipeline(text) IS
     'removes a pipeline: its capture trigger, its schema, its catalog rows, log and jobs';

@@ -59,7 +59,8 @@ BEGIN
             CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)', p.weight_column) END,
             CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
                  ELSE format('@extschema@.hll_agg(e.%I)', p.distinct_column) END,
-            p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$3', '$4'), p.name, p.time_zone)
+            p.source, topk._valid_sql(p, 'e') || ' AND ' || topk._horizon_sql(p, 'e'),
+            topk._range_sql(p, 'e', '$3', '$4'), p.name, p.time_zone)
         INTO n
         USING cluster, coalesce(final_until, '-infinity'), cluster[1],
               topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);

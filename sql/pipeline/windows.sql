@@ -96,16 +96,6 @@ BEGIN
     END IF;
 END $$;
 
--- SQL for the rows of the source a pipeline counts (alias: the source's alias): an item,
--- a finite time and, when weighted, a weight of 0 or more. The others are rejected
--- (topk.pipeline_status counts them).
-CREATE FUNCTION topk._valid_sql(p topk.pipelines, alias text) RETURNS text
-LANGUAGE sql STABLE
-RETURN format('%1$s.%2$I IS NOT NULL AND %1$s.%3$I > %4$L AND %1$s.%3$I < %5$L', alias, p.item_column, p.time_column,
-              '-infinity', 'infinity')
-       || CASE WHEN p.weight_column IS NULL THEN ''
-               ELSE format(' AND %s.%I >= 0', alias, p.weight_column) END;
-
 -- SQL for a moment as a value of the time column's type (for deletes by time).
 CREATE FUNCTION topk._time_literal(p topk.pipelines, t timestamptz) RETURNS text
 LANGUAGE sql STABLE RETURN CASE p.time_type
@@ -114,6 +104,28 @@ LANGUAGE sql STABLE RETURN CASE p.time_type
     ELSE format('%L::date', (t AT TIME ZONE p.time_zone)::date)
 END;
 
+-- The largest weight of one event (10^12: ten billion in cents), so that no window's
+-- sum can overflow bigint. Refunds (negative weights) are rejected too: the batch sums
+-- and the speed sketches count what happened, not the net (book refunds as events of
+-- their own pipeline).
+CREATE FUNCTION topk._max_weight() RETURNS bigint LANGUAGE sql IMMUTABLE RETURN 1000000000000;
+
+-- SQL for the rows of the source a pipeline counts (alias: the source's alias): an item,
+-- a finite time and, when weighted, a weight from 0 to topk._max_weight(). The others are
+-- rejected: left out of every count, and counted per hour in <name>.rejects (rows
+-- without a usable time under -infinity), which topk.pipeline_status sums.
+CREATE FUNCTION topk._valid_sql(p topk.pipelines, alias text) RETURNS text
+LANGUAGE sql STABLE
+RETURN format('%1$s.%2$I IS NOT NULL AND %1$s.%3$I > %4$L AND %1$s.%3$I < %5$L', alias, p.item_column, p.time_column,
+              '-infinity', 'infinity')
+       || CASE WHEN p.weight_column IS NULL THEN ''
+               ELSE format(' AND %1$s.%2$I >= 0 AND %1$s.%2$I <= %3$s', alias, p.weight_column, topk._max_weight()) END;
+
+-- SQL for "the row is at most a day ahead of the pipeline clock": the speed path leaves
+-- later rows out until then (the batch reads them when their hour is due).
+CREATE FUNCTION topk._horizon_sql(p topk.pipelines, alias text) RETURNS text
+LANGUAGE sql STABLE
+RETURN format('%s.%I < %s', alias, p.time_column, topk._time_literal(p, topk._clock(p) + interval '1 day'));
 
 -- SQL for "the row's hour is in [lo, hi)" (lo, hi: SQL expressions of hour starts), with a
 -- range on the time column itself that an index on it serves.

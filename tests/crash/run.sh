@@ -393,7 +393,7 @@ check "job_log: the rerun after the last crash continued where the killed run ha
     SELECT (SELECT min(window_start) FROM topk.job_log WHERE id > $restart_mark AND task = 'hour')
            = (SELECT max(window_end) FROM topk.job_log WHERE id <= $restart_mark AND task = 'hour')"
 check "pipeline_status: nothing pending" "0|00:00:00" \
-      "SELECT pending_events, lag FROM topk.pipeline_status WHERE pipeline = 'crash'"
+      "SELECT pending_changes, lag FROM topk.pipeline_status WHERE pipeline = 'crash'"
 
 echo "   events in the source: $(q -c "SELECT count(*) FROM events"); total $(elapsed)"
 if [ "$failed" -gt 0 ]; then

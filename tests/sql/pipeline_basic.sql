@@ -105,22 +105,22 @@ FROM pg_proc p WHERE p.pronamespace = 'shop'::regnamespace ORDER BY p.proname;
 SELECT tgname, tgtype, pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE tgrelid = 'sales_events'::regclass;
 SELECT granularity, done_until FROM topk.progress ORDER BY granularity;
 
--- 2. The first half hour: captured per statement into the deltas, pre-aggregated.
+-- 2. The first half hour: each statement marks the hours it touched (a row per run of
+-- hours in shop.changes); the rows stay in the source, which the runs read.
 UPDATE topk.pipelines SET clock = '2024-01-01 00:30+00' WHERE name = 'shop';
 SELECT load_events('2024-01-01 00:00+00', '2024-01-01 00:10+00');
 SELECT load_events('2024-01-01 00:10+00', '2024-01-01 00:30+00');
-SELECT count(*) AS delta_rows, sum(events) AS events FROM shop.speed_delta;
-SELECT count(*) AS delta_rows, sum(events) AS events FROM shop.batch_delta;
-SELECT pipeline, mode, lag > interval '0' AS lagging, pending_events, last_hour, last_day FROM topk.pipeline_status;
+SELECT first_hour, last_hour, to_timestamp(first_hour * 3600) AS hour FROM shop.changes ORDER BY 1;
+SELECT pipeline, mode, lag > interval '0' AS lagging, pending_changes, last_hour, last_day FROM topk.pipeline_status;
 
 -- The speed path: sketches per window, lists from them; the dashboard reads speed rows.
 CALL topk.run_speed('shop');
-SELECT count(*) AS left_in_delta FROM shop.speed_delta;
+SELECT (SELECT count(*) FROM shop.changes) AS marks_left, hour, speed, batch FROM shop.stale;
 SELECT granularity, window_start, window_end, events, count FROM shop.speed_table ORDER BY granularity;
 SELECT item, count, error, source FROM shop.top_1000
 WHERE granularity = 'hour' AND window_start = '2024-01-01 00:00+00' ORDER BY rank LIMIT 10;
 SELECT granularity, window_start, distinct_count FROM shop.distinct_counts ORDER BY granularity;
-SELECT pipeline, lag, pending_events FROM topk.pipeline_status;
+SELECT pipeline, lag, pending_changes FROM topk.pipeline_status;
 
 -- Nothing is due yet: run_batch rolls nothing up.
 CALL topk.run_batch('shop');
@@ -195,7 +195,7 @@ SELECT * FROM shop.trending('hour', 3);
 SELECT task, status, count(*) AS runs, sum(rows_read) AS rows_read, sum(rows_written) AS rows_written,
        min(window_start), max(window_end)
 FROM topk.job_log WHERE pipeline = 'shop' GROUP BY 1, 2 ORDER BY 1, 2;
-SELECT pipeline, mode, lag, pending_events, last_hour, last_day, last_week, last_month, last_year, failures_last_day
+SELECT pipeline, mode, lag, pending_changes, last_hour, last_day, last_week, last_month, last_year, failures_last_day
 FROM topk.pipeline_status;
 
 -- 4. The clock moves on to February: the empty days of January are final too, so the

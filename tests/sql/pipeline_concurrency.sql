@@ -35,8 +35,8 @@ WHERE task NOT IN ('speed', 'late', 'retention') GROUP BY 1, 2 HAVING count(*) >
 CALL topk.run_speed('stress');
 UPDATE topk.pipelines SET clock = '2024-01-02 00:00+00' WHERE name = 'stress';
 CALL topk.run_batch('stress');
-SELECT count(*) AS left_in_speed_delta FROM stress.speed_delta;
-SELECT count(*) AS left_in_batch_delta FROM stress.batch_delta;
+SELECT count(*) AS marks_left FROM stress.changes;
+SELECT count(*) FILTER (WHERE speed) AS stale_for_speed, count(*) FILTER (WHERE batch) AS stale_for_batch FROM stress.stale;
 
 -- Batch: every hour and the day equal GROUP BY over the source.
 SELECT b.granularity, count(*) AS rows,

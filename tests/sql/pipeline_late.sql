@@ -100,7 +100,7 @@ CALL topk.run_batch('web');
 -- The hours before it are final and committed; it, and the day that needs it, are not.
 SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'web' ORDER BY done_until, granularity;
 SELECT task, window_start, status, error FROM topk.job_log WHERE pipeline = 'web' AND status = 'failed';
-SELECT count(*) AS hour_0500_rows_in_delta FROM web.batch_delta WHERE hour = '2024-01-02 05:00';
+SELECT count(*) AS hour_0500_batch_rows FROM web.batch_table WHERE granularity = 'hour' AND window_start = '2024-01-02 05:00';
 SELECT pipeline, last_hour, last_day, failures_last_day FROM topk.pipeline_status;
 -- Its day cannot be rolled up by hand either.
 CALL topk.rollup('web', 'day', '2024-01-02');
@@ -115,13 +115,13 @@ CREATE FUNCTION refuse_speed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'out of memory (simulated)';
 END $$;
-CREATE TRIGGER refuse BEFORE UPDATE ON web.speed_table FOR EACH ROW EXECUTE FUNCTION refuse_speed();
+CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON web.speed_table FOR EACH ROW EXECUTE FUNCTION refuse_speed();
 SELECT click('2024-01-03 00:00', '2024-01-03 01:00');
 CALL topk.run_speed('web');
-SELECT sum(events) AS still_in_speed_delta FROM web.speed_delta;
+SELECT (SELECT count(*) FROM web.changes) AS marks, (SELECT count(*) FROM web.stale WHERE speed) AS stale_for_speed;
 DROP TRIGGER refuse ON web.speed_table;
 CALL topk.run_speed('web');
-SELECT sum(events) AS still_in_speed_delta FROM web.speed_delta;
+SELECT (SELECT count(*) FROM web.changes) AS marks, (SELECT count(*) FROM web.stale WHERE speed) AS stale_for_speed;
 SELECT * FROM check_speed();
 SELECT task, count(*) FILTER (WHERE status = 'ok') AS ok, count(*) FILTER (WHERE status = 'failed') AS failed
 FROM topk.job_log WHERE pipeline = 'web' GROUP BY 1 ORDER BY 1;
