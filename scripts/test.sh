@@ -7,6 +7,9 @@ scripts/setup.sh
 log=$(mktemp /tmp/topk_pg_test_log.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
+echo "== update script generated from the sources (scripts/update-script.sh --check)"
+scripts/update-script.sh --check
+
 echo "== core tests (cargo test -p topk_core)"
 cargo test -p topk_core --lib --test fuzz_regressions 2>&1 | tee -a "$log"
 

@@ -10,45 +10,53 @@
 --
 -- How it works (docs/pipeline.md is the DBA's guide):
 --
--- CAPTURE. topk.create_pipeline puts a statement-level AFTER INSERT trigger with a
---   transition table on the source. Per INSERT or COPY statement it pre-aggregates the
---   new rows by (hour bucket, item) into count and weight sum, and inserts these few rows
---   into the pipeline's delta tables: <name>.speed_delta for the speed path and
---   <name>.batch_delta for the batch path (lambda mode), plus one HyperLogLog sketch per
---   hour into <name>.distinct_delta when a distinct column is configured. The delta rows
---   commit or abort with the events, in the writer's transaction.
+-- THE SOURCE IS THE TRUTH. The events table belongs to the application; the pipeline
+--   reads it. topk.create_pipeline puts four statement triggers (INSERT, UPDATE, DELETE,
+--   TRUNCATE; ENABLE ALWAYS, so that logical replication's changes count too) on the
+--   source and on each of its partitions. topk._capture (src/capture.rs) only marks
+--   which hours a statement touched: one row per run of hours in <name>.changes, written
+--   without SQL; TRUNCATE marks everything; it raises no error of its own. The event
+--   triggers topk_ddl_watch and topk_drop_watch give new partitions their triggers, mark
+--   the rows of partitions that are attached or detached (a dropped one marks
+--   everything), follow a renamed column, and refuse a retyped or dropped column and a
+--   dropped source with an error naming the pipeline.
 --
--- EXACTLY ONCE. Each path consumes its own delta with DELETE … RETURNING inside the
---   transaction that folds the rows into its output. A writer still in flight has
---   delta rows the consumer cannot see: they stay for the next run. Two consumers
---   cannot both delete a row. A task that fails rolls back its DELETE with the rest.
---   Every task also takes the pipeline's advisory lock (transaction scope), so runs of
---   the same pipeline never interleave: an overlapping run waits, then finds nothing
---   left to do twice.
+-- EXACT BY REPLACEMENT. The runs move the marks into <name>.stale (an hour per row,
+--   flagged for the speed and the batch path) and recompute those hours from the
+--   source, and every window above them from its parts: never increments, so UPDATE,
+--   DELETE, TRUNCATE and reloads come out right, and a run that repeats work is
+--   harmless. A mark committed after a run took the marks stays for the next run; a row
+--   committed before it is in the source the run reads. Every task takes the pipeline's
+--   advisory lock (transaction scope), so runs of one pipeline never interleave.
+--   topk.refresh(name, from, to) marks a range by hand (changes nothing could mark).
 --
--- SPEED PATH (topk.run_speed). Folds speed_delta into space-saving sketches, one per
---   window of every granularity (hour, day, week, month, year) in <name>.speed_table,
---   merging into the existing sketch, and regenerates those windows' top-k lists from
---   the sketches. In lambda mode it skips windows the batch has finished.
+-- SPEED PATH (topk.run_speed). Reads the stale hours not yet final from the source into
+--   a space-saving sketch per hour (and a HyperLogLog sketch of the distinct column) in
+--   <name>.speed_table, merges the windows above them (day, week, month, year) from their
+--   parts, where a part the batch has finished contributes its exact counts, and
+--   regenerates those windows' top-k lists. Rows more than a day ahead of the clock wait.
 --
 -- BATCH PATH (topk.run_batch). Exact counts in <name>.batch_table, rows
 --   (granularity, window_start, item, count). Progress is one watermark per granularity
 --   in topk.progress: every window ending at or before done_until is final. run_batch
 --   runs, each task in its own transaction (COMMIT between windows):
---     1. late: delta rows of hours already final (late events) are added to the hour
---        row and to every final window above it (count = count + late count: sums stay
---        exact), and those windows' top-k lists are regenerated;
+--     1. late: up to a day of stale hours already final are read again from the source,
+--        the final windows above them summed again from their parts, and their top-k
+--        lists regenerated (a long backlog takes several tasks);
 --     2. rollups in dependency order, each window only when it is due (its end plus the
 --        allowed lateness has passed by the pipeline clock) and its dependencies are
---        final (a day needs its 24 hours, a week its 7 days, a month its days, a year its
---        months): hour = the delta rows of that hour, day = sum of its hours, week and
---        month = sums of their days, year = sum of its months. Each rollup writes its
---        counts, retires the speed rows it supersedes (their top-k list is kept in
---        <name>.superseded_speed_lists for topk.accuracy) and swaps in the exact top-k;
---        a run of windows with nothing to roll up is finalised as one task;
+--        final (a day needs its hours, a week and a month their days, a year its months):
+--        hour = GROUP BY over the source, the others = sums of their parts. Each rollup
+--        writes its counts, retires the speed rows it supersedes (their top-k list is
+--        kept in <name>.superseded_speed_lists for topk.accuracy) and swaps in the exact
+--        top-k; a run of windows with nothing to roll up is finalised as one task;
 --     3. retention (settings keep_raw_events, keep_hours, keep_speed, keep_job_log).
 --   Kappa mode (mode => 'kappa') has no batch path: the speed sketches are the answer,
 --   and run_batch only closes windows (for status and retention).
+--
+-- BAD ROWS. Rows without an item or a usable time (NULL, ±infinity), and weights below 0
+--   or above topk._max_weight(), are left out of every count and counted per hour in
+--   <name>.rejects; topk.pipeline_status shows the total (rejected_events).
 --
 -- PROGRESS. Each task prints a NOTICE when it has committed (one per window rolled up,
 --   one per run_speed), and while it runs its session's application_name names it, so
@@ -62,10 +70,10 @@
 --
 -- Windows are aligned in the pipeline's time zone (default UTC; weeks start on
 -- Monday). The pipeline clock is now(), or topk.pipelines.clock when set (tests, replays).
--- Procedures are SECURITY INVOKER and work for a non-superuser who owns the source; the
--- only SECURITY DEFINER function is each pipeline's capture trigger function (owned by
--- the pipeline's owner, so that writers need no rights on the delta tables), with its
--- search_path set. Every identifier in dynamic SQL goes through format('%I').
+-- Procedures are SECURITY INVOKER and work for a non-superuser who owns the source;
+-- writers need no rights on the pipeline's tables (the capture trigger writes its marks
+-- without SQL). The SECURITY DEFINER functions are the two event trigger functions, with
+-- their search_path set. Every identifier in dynamic SQL goes through format('%I').
 
 CREATE SCHEMA topk;
 COMMENT ON SCHEMA topk IS 'topk_pg Lambda pipeline: catalog, procedures and views';
@@ -89,12 +97,6 @@ CREATE TABLE topk.pipelines (
     time_zone        text NOT NULL,            -- windows are aligned in this zone
     capacity         integer NOT NULL,         -- space-saving capacity of the speed sketches
     trigger_name     text NOT NULL,            -- the capture triggers are <trigger_name>_ins, _upd, _del, _trunc
-    item_attnum      smallint NOT NULL,        -- the columns by number, so that renames are followed
-    time_attnum      smallint NOT NULL,
-    weight_attnum    smallint,
-    distinct_attnum  smallint,
-    weight_type      text,
-    distinct_type    text,
     -- settings (UPDATE topk.pipelines SET … WHERE name = …)
     allowed_lateness interval NOT NULL DEFAULT '5 minutes' CHECK (allowed_lateness >= '0'),
     keep_raw_events  interval CHECK (keep_raw_events >= '0'),  -- NULL: keep for ever
@@ -103,7 +105,14 @@ CREATE TABLE topk.pipelines (
     keep_job_log     interval DEFAULT '30 days' CHECK (keep_job_log >= '0'),
     clock            timestamptz,              -- NULL: the pipeline clock is now()
     owner            regrole NOT NULL DEFAULT current_user::regrole,
-    created_at       timestamptz NOT NULL DEFAULT now()
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    -- the columns read, by number (renames are followed) and type (since 0.4.0)
+    item_attnum      smallint NOT NULL,
+    time_attnum      smallint NOT NULL,
+    weight_attnum    smallint,
+    distinct_attnum  smallint,
+    weight_type      text,
+    distinct_type    text
 );
 COMMENT ON TABLE topk.pipelines IS
     'one row per pipeline; the settings (allowed_lateness, keep_*, clock) can be changed with UPDATE';
@@ -140,6 +149,7 @@ COMMENT ON COLUMN topk.job_log.pid IS 'process id of the session that ran the ta
 SELECT pg_catalog.pg_extension_config_dump('topk.pipelines', '');
 SELECT pg_catalog.pg_extension_config_dump('topk.progress', '');
 SELECT pg_catalog.pg_extension_config_dump('topk.job_log', '');
+SELECT pg_catalog.pg_extension_config_dump('topk.job_log_id_seq', '');   -- so that pg_dump keeps its value
 
 -- Anyone may create pipelines on the tables they own; each role sees and changes only the
 -- pipelines of the roles it is a member of.
@@ -160,6 +170,8 @@ CREATE POLICY own_pipelines ON topk.progress
     USING (pipeline IN (SELECT name FROM topk.pipelines));
 CREATE POLICY own_pipelines ON topk.job_log
     USING (pipeline IN (SELECT name FROM topk.pipelines));
+
+-- (Update scripts replay the pipeline's SQL from here on: scripts/update-script.sh.)
 
 -- The shape of a pipeline is fixed when it is created; only its settings change (and
 -- the column names, when topk._ddl_watch follows a rename).

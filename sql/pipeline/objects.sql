@@ -1,25 +1,22 @@
 -- Creating and dropping pipelines
 ---------------------------------------------------------------------------------------
 
-CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
+-- A pipeline's change marks: what the capture triggers append (src/capture.rs writes
+-- the three columns of <name>.changes, in this order), the hours the runs still have to
+-- read again, and the rows they left out; and the capture triggers on the source and on
+-- each of its partitions.
+CREATE FUNCTION topk._create_marks(p topk.pipelines) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    s text := quote_ident(p.name);   -- the pipeline's schema
-    t text := p.item_type;
+    s text := quote_ident(p.name);
     tbl regclass;
 BEGIN
-    EXECUTE format('CREATE SCHEMA %s', s);
-    EXECUTE format('COMMENT ON SCHEMA %s IS %L', s,
-        format('topk_pg pipeline over %s (%s by %s)', p.source, p.item_column, p.time_column));
-
-    -- Change marks: what the capture triggers append (src/capture.rs writes these three
-    -- columns, in this order), and the hours the runs still have to read again.
     EXECUTE format($q$
         CREATE TABLE %1$s.changes (
             first_hour bigint,
             last_hour  bigint,
             marked_at  timestamptz NOT NULL);
-        COMMENT ON TABLE %1$s.changes IS 'hours of the source changed since the last run (hours since 1970 on the time column''s clock; NULL: everything)';
+        COMMENT ON TABLE %1$s.changes IS 'hours of the source changed since the last run (hours since 1970 on the time column''s clock; NULL, NULL: everything; NULL, -1: rows without a usable time)';
         CREATE TABLE %1$s.stale (
             hour      timestamptz PRIMARY KEY,
             speed     boolean NOT NULL,
@@ -32,6 +29,23 @@ BEGIN
             counted_at timestamptz NOT NULL);
         COMMENT ON TABLE %1$s.rejects IS 'rows of the source left out (no item, weight out of range) per hour; -infinity: rows without a usable time'$q$,
         s);
+
+    FOREACH tbl IN ARRAY topk._members(p.source) LOOP
+        PERFORM topk._install_capture(p, tbl);
+    END LOOP;
+END $$;
+
+CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    s text := quote_ident(p.name);   -- the pipeline's schema
+    t text := p.item_type;
+BEGIN
+    EXECUTE format('CREATE SCHEMA %s', s);
+    EXECUTE format('COMMENT ON SCHEMA %s IS %L', s,
+        format('topk_pg pipeline over %s (%s by %s)', p.source, p.item_column, p.time_column));
+
+    PERFORM topk._create_marks(p);
 
     -- The two sources.
     EXECUTE format($q$
@@ -118,10 +132,6 @@ BEGIN
         format('SELECT * FROM topk.range_top(%L, $1, $2, $3, NULL::%s)', p.name, t),
         format('SELECT * FROM topk.trending(%L, $1, $2, NULL::%s)', p.name, t));
 
-    -- Capture: statement triggers on the source and on each of its partitions.
-    FOREACH tbl IN ARRAY topk._members(p.source) LOOP
-        PERFORM topk._install_capture(p, tbl);
-    END LOOP;
 END $$;
 
 CREATE FUNCTION topk.create_pipeline(
