@@ -155,9 +155,10 @@ DECLARE
     parents record;
 BEGIN
     r.rows_read := topk._collect(p);
-    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed RETURNING hour)
+    -- (hours more than a day ahead of the clock stay marked until they are not)
+    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour)
                     SELECT array_agg(hour ORDER BY hour) FROM taken', p.name)
-    INTO hours;
+    INTO hours USING topk._clock(p) + interval '1 day';
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.events := 0;
     r.windows := 0;

@@ -184,7 +184,8 @@ DECLARE
     g record;
     start timestamptz;
     previous timestamptz;
-    more boolean;
+    left_hours bigint;
+    tasks integer;
     i integer := 0;
 BEGIN
     PERFORM topk._require_autocommit('topk.run_batch');
@@ -192,13 +193,18 @@ BEGIN
     PERFORM topk._start_progress(p);
     COMMIT;
     IF p.mode = 'lambda' THEN
-        -- changed final windows, a day of hours per task, until none is left (or a bound)
+        -- changed final windows, a day of hours per task: as many tasks as the changes
+        -- found by the first one need (later changes wait for the next run, so that
+        -- writers that keep changing old hours cannot hold the rollups back)
         LOOP
             CALL topk._run_task(p.name, 'late');
             i := i + 1;
-            EXECUTE format('SELECT EXISTS (SELECT FROM %I.stale WHERE batch AND hour < $1)', p.name)
-            INTO more USING (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour');
-            EXIT WHEN NOT more OR i >= 1000;
+            EXECUTE format('SELECT count(*) FROM %I.stale WHERE batch AND hour < $1', p.name)
+            INTO left_hours USING (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour');
+            IF i = 1 THEN
+                tasks := 1 + ceil(left_hours / 24.0);
+            END IF;
+            EXIT WHEN left_hours = 0 OR i >= tasks;
         END LOOP;
     END IF;
     FOR g IN SELECT granularity FROM topk.granularities ORDER BY level LOOP

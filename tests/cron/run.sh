@@ -128,7 +128,7 @@ SELECT (SELECT count(*) FILTER (WHERE status = 'succeeded') >= 2 AND count(*) FI
                AND last_done >= date_trunc('hour', now() - interval '90 minutes')
         FROM topk.progress WHERE pipeline = 'sales' AND granularity = 'hour'),
        (SELECT count(*) > 0 FROM sales.top_1000 WHERE granularity = 'hour' AND source = 'batch'),
-       (SELECT count(*) = 0 FROM sales.speed_delta),
+       (SELECT count(*) = 0 FROM sales.changes),
        (SELECT count(*) = 0 FROM topk.job_log WHERE status = 'failed'),
        (SELECT last_hour IS NOT NULL AND failures_last_day = 0 FROM topk.pipeline_status WHERE pipeline = 'sales');
 SQL
@@ -136,7 +136,7 @@ SQL
 if [ "$check" = "t|t|t|t|t|t" ]; then
     ok "the runs succeeded, the hour windows are final up to the last due hour, top_1000 shows them, pipeline_status agrees"
 else
-    fail "after the first runs: (succeeded, hours advanced, batch rows, delta drained, no failures, status) = $check" \
+    fail "after the first runs: (succeeded, hours advanced, batch rows, marks taken, no failures, status) = $check" \
          "$(q -c "SELECT status, return_message FROM cron.job_run_details" -c "SELECT * FROM topk.progress" -c "SELECT task, status, error FROM topk.job_log" 2>&1)"
 fi
 
