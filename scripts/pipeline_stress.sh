@@ -45,12 +45,21 @@ done) & pids+=($!)
     echo "SELECT pg_sleep(0.002);"
 done | "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null) & pids+=($!)
 for r in 1 2; do
+    # 40 reads that see windows (the first runs may not have listed any yet), 400 at most
     run "DO \$\$
+        DECLARE
+            n bigint;
+            seen integer := 0;
         BEGIN
-            FOR i IN 1..40 LOOP
+            FOR i IN 1..400 LOOP
                 INSERT INTO stress_reads
                 SELECT $r, i, granularity, window_start, count(DISTINCT source), count(*)
                 FROM stress.top_10 GROUP BY granularity, window_start;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                IF n > 0 THEN
+                    seen := seen + 1;
+                END IF;
+                EXIT WHEN seen >= 40;
                 COMMIT;
                 PERFORM pg_sleep(0.01);
             END LOOP;

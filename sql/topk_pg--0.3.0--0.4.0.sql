@@ -99,28 +99,58 @@ CREATE VIEW topk.granularities (granularity, level, rolls_up) AS
 VALUES ('hour', 1, NULL), ('day', 2, 'hour'), ('week', 3, 'day'), ('month', 4, 'day'), ('year', 5, 'month');
 GRANT SELECT ON topk.granularities TO PUBLIC;
 
--- The start of the window of a granularity that contains t, aligned in the time zone
--- (weeks start on Monday).
+-- A zone's UTC offset at t.
+CREATE FUNCTION topk._offset(t timestamptz, time_zone text) RETURNS interval
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (t AT TIME ZONE time_zone) - (t AT TIME ZONE 'UTC');
+
+-- c, if it is a moment at or before t on the zone's wall clock in window `local` (the
+-- window's start on the wall clock); else NULL.
+CREATE FUNCTION topk._start_if(granularity text, c timestamptz, t timestamptz, local timestamp, time_zone text)
+    RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN CASE WHEN c <= t AND date_trunc(granularity, c AT TIME ZONE time_zone) = local THEN c END;
+
+-- The start of the hour that contains t: the wall clock's hour in the offset of t, or,
+-- where the offset changed within it (Australia/Lord_Howe moves by 30 minutes), the
+-- moment of the change. Hours are at most 60 minutes long, and where offsets differ by
+-- whole hours they are the UTC hours (date_bin).
+CREATE FUNCTION topk._hour_start(t timestamptz, time_zone text) RETURNS timestamptz
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT CASE WHEN topk._offset(c, time_zone) = topk._offset(t, time_zone) THEN c
+                        ELSE (SELECT min(x) FROM generate_series(date_bin('15 minutes', t, timestamptz '2000-01-01 00:00+00')
+                                                                 - interval '45 minutes',
+                                                                 t, interval '15 minutes') x
+                              WHERE x > c AND topk._offset(x, time_zone) = topk._offset(t, time_zone)) END
+            FROM (SELECT t - ((t AT TIME ZONE time_zone) - date_trunc('hour', t AT TIME ZONE time_zone)) AS c) h);
+
+-- The start of the window of a granularity that contains t, aligned on the zone's wall
+-- clock (weeks start on Monday). Days and longer: the first moment whose wall-clock day
+-- (week, …) is t's, also where midnight comes twice (Atlantic/Azores in October: the
+-- first one) or not at all (Atlantic/Azores in March: the day starts at 01:00).
 CREATE FUNCTION topk.window_start(granularity text, t timestamptz, time_zone text DEFAULT 'UTC')
     RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN date_trunc(granularity, t, time_zone);
+    RETURN CASE WHEN granularity = 'hour' THEN topk._hour_start(t, time_zone)
+           ELSE (SELECT coalesce(least(topk._start_if(granularity, date_trunc(granularity, t, time_zone), t, local, time_zone),
+                                       topk._start_if(granularity, c, t, local, time_zone),
+                                       topk._start_if(granularity, (local - topk._offset(c - interval '3 hours', time_zone))
+                                                                   AT TIME ZONE 'UTC', t, local, time_zone)),
+                                 date_trunc(granularity, t, time_zone))
+                 FROM (SELECT local, (local - topk._offset(t, time_zone)) AT TIME ZONE 'UTC' AS c
+                       FROM (SELECT date_trunc(granularity, t AT TIME ZONE time_zone) AS local) l) w)
+           END;
 
--- The end of the window that starts at start: the start of the next window, computed
--- the same way, so that every window ends where the next begins, also where clocks jump
--- at midnight (Atlantic/Azores: that day starts at 01:00) or by 30 minutes
--- (Australia/Lord_Howe: hours of 30 and 90 minutes). A day is 22.5 to 25.5 hours long,
--- so 26 hours after its start is in the next day; likewise for the other granularities.
+-- The end of the window that starts at start: the start of the next window, so that
+-- every window ends where the next begins. An hour is 30 to 60 minutes long, a day 22.5
+-- to 25.5 hours: a moment that far on is in the next window.
 CREATE FUNCTION topk.window_end(granularity text, start timestamptz, time_zone text DEFAULT 'UTC')
     RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN CASE granularity
-        WHEN 'hour' THEN CASE WHEN date_trunc('hour', start + interval '1 hour', time_zone) > start
-                              THEN date_trunc('hour', start + interval '1 hour', time_zone)
-                              ELSE date_trunc('hour', start + interval '2 hours', time_zone) END
-        WHEN 'day' THEN date_trunc('day', start + interval '26 hours', time_zone)
-        WHEN 'week' THEN date_trunc('week', start + interval '192 hours', time_zone)
-        WHEN 'month' THEN date_trunc('month', start + interval '768 hours', time_zone)
-        WHEN 'year' THEN date_trunc('year', start + interval '8808 hours', time_zone)
-    END;
+    RETURN topk.window_start(granularity, start + CASE granularity
+        WHEN 'hour' THEN interval '1 hour'
+        WHEN 'day' THEN interval '26 hours'
+        WHEN 'week' THEN interval '192 hours'
+        WHEN 'month' THEN interval '768 hours'
+        WHEN 'year' THEN interval '8808 hours'
+    END, time_zone);
 
 ---------------------------------------------------------------------------------------
 -- Internal helpers
@@ -161,7 +191,7 @@ END $$;
 -- (the bucket's start as timestamptz, computed once per group from `key`). date_bin is
 -- plain arithmetic; it aligns hours in the time zone when every UTC offset the zone has
 -- had or will have (1970-2050) is the same number of minutes past the hour (true of
--- UTC and most zones, including +05:30); other zones use date_trunc in the zone.
+-- UTC and most zones, including +05:30); other zones use topk._hour_start.
 CREATE FUNCTION topk._hour_sql(p topk.pipelines, alias text, OUT key text, OUT hour text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -182,7 +212,7 @@ BEGIN
             key := format('date_bin(''1 hour'', %s.%I, %L::timestamptz)', alias, p.time_column,
                           timestamp '2000-01-01' AT TIME ZONE p.time_zone);
         ELSE
-            key := format('date_trunc(''hour'', %s.%I, %L)', alias, p.time_column, p.time_zone);
+            key := format('topk._hour_start(%s.%I, %L)', alias, p.time_column, p.time_zone);
         END IF;
         hour := '%s';
     END IF;
@@ -1129,9 +1159,10 @@ DECLARE
     parents record;
 BEGIN
     r.rows_read := topk._collect(p);
-    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed RETURNING hour)
+    -- (hours more than a day ahead of the clock stay marked until they are not)
+    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour)
                     SELECT array_agg(hour ORDER BY hour) FROM taken', p.name)
-    INTO hours;
+    INTO hours USING topk._clock(p) + interval '1 day';
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.events := 0;
     r.windows := 0;
@@ -1709,7 +1740,8 @@ DECLARE
     g record;
     start timestamptz;
     previous timestamptz;
-    more boolean;
+    left_hours bigint;
+    tasks integer;
     i integer := 0;
 BEGIN
     PERFORM topk._require_autocommit('topk.run_batch');
@@ -1717,13 +1749,18 @@ BEGIN
     PERFORM topk._start_progress(p);
     COMMIT;
     IF p.mode = 'lambda' THEN
-        -- changed final windows, a day of hours per task, until none is left (or a bound)
+        -- changed final windows, a day of hours per task: as many tasks as the changes
+        -- found by the first one need (later changes wait for the next run, so that
+        -- writers that keep changing old hours cannot hold the rollups back)
         LOOP
             CALL topk._run_task(p.name, 'late');
             i := i + 1;
-            EXECUTE format('SELECT EXISTS (SELECT FROM %I.stale WHERE batch AND hour < $1)', p.name)
-            INTO more USING (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour');
-            EXIT WHEN NOT more OR i >= 1000;
+            EXECUTE format('SELECT count(*) FROM %I.stale WHERE batch AND hour < $1', p.name)
+            INTO left_hours USING (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour');
+            IF i = 1 THEN
+                tasks := 1 + ceil(left_hours / 24.0);
+            END IF;
+            EXIT WHEN left_hours = 0 OR i >= tasks;
         END LOOP;
     END IF;
     FOR g IN SELECT granularity FROM topk.granularities ORDER BY level LOOP
