@@ -251,6 +251,8 @@ SELECT count(*) FILTER (WHERE src.c IS DISTINCT FROM pipe.c) || ' ' ||
        ((SELECT count(*) FROM crash.changes) + (SELECT count(*) FROM crash.stale, topk.pipelines p
                                                  WHERE p.name = 'crash' AND speed AND hour < p.clock + interval '1 day'))
 FROM src FULL JOIN pipe USING (hour, item)"
+# The same for the open hours only (run_speed alone leaves changed final hours to run_batch).
+OPEN_DIFFERING=${DIFFERING/FROM src FULL JOIN pipe USING (hour, item)/FROM src FULL JOIN pipe USING (hour, item) WHERE coalesce(src.hour, pipe.hour) >= (SELECT d FROM fin)}
 # Final days: each one's counts are the sum of its hours'.
 DAYS_SUM_HOURS="
 SELECT count(*) FROM crash.batch_table d
@@ -289,7 +291,7 @@ check "the killed run_speed left speed_table exactly as it was" "$speed_table_be
 check "after the crash in run_speed: every hour that differs from the source is marked" "0" "$UNMARKED"
 echo "   rerunning run_speed ($(elapsed))"
 q -c "CALL topk.run_speed('crash')"
-check "after the rerun: every open hour's sketch equals the source, nothing left marked" "0 0" "$DIFFERING"
+check "after the rerun: every open hour's sketch equals the source, nothing left marked for the speed path" "0 0" "$OPEN_DIFFERING"
 
 ###########################################################################################
 # Round 2: three days due at once; kill the server inside run_batch, after some windows.
