@@ -10,8 +10,8 @@
 -- marks (changes, stale, rejects and four C statement triggers per table of the source's
 -- partition tree). Every function, procedure, view and type of schema topk is dropped
 -- and created again from the 0.4.0 sources; the catalog tables keep their rows and gain
--- columns; each pipeline is moved over and its windows are recomputed from the source
--- by its next run (tests/sql/upgrade_pipeline.sql).
+-- columns; each pipeline is moved over, its windows kept, and the hours of the events its
+-- deltas held are marked for its next run (tests/sql/upgrade_pipeline.sql).
 
 -- The 0.3.0 capture of each pipeline (not extension members: created by create_pipeline).
 DO $$
@@ -23,6 +23,11 @@ BEGIN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', p.trigger_name, p.source);
         END IF;
         EXECUTE format('DROP FUNCTION IF EXISTS %I.capture()', p.name);
+        -- the hours of the events the deltas hold and the runs have not counted yet: the
+        -- new design reads them again from the source (…-after.sql marks them)
+        EXECUTE format('CREATE TABLE %1$I.upgrade_hours AS
+                        SELECT hour FROM %1$I.speed_delta UNION SELECT hour FROM %1$I.batch_delta
+                        UNION SELECT hour FROM %1$I.distinct_delta', p.name);
         EXECUTE format('DROP TABLE IF EXISTS %1$I.speed_delta, %1$I.batch_delta, %1$I.distinct_delta', p.name);
     END LOOP;
 END $$;
@@ -316,8 +321,9 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_del', tbl, args);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_trunc', tbl, args);
-    -- ALWAYS: they also fire when session_replication_role is replica, as in a logical
-    -- replication apply worker, so that replicated changes are marked too.
+    -- ALWAYS: they also fire when session_replication_role is replica (bulk loads that
+    -- skip triggers, a subscription's initial copy and replicated TRUNCATEs; the apply
+    -- worker fires no statement triggers for replicated rows: docs/pipeline.md).
     own_ddl := current_setting('topk.own_ddl', true);
     PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._ddl_watch
     EXECUTE format('ALTER TABLE %1$s ENABLE ALWAYS TRIGGER %2$I, ENABLE ALWAYS TRIGGER %3$I, '
@@ -1160,9 +1166,10 @@ DECLARE
 BEGIN
     r.rows_read := topk._collect(p);
     -- (hours more than a day ahead of the clock stay marked until they are not)
+    -- (and hours whose raw events retention removed are not read again)
     EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour)
-                    SELECT array_agg(hour ORDER BY hour) FROM taken', p.name)
-    INTO hours USING topk._clock(p) + interval '1 day';
+                    SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2) FROM taken', p.name)
+    INTO hours USING topk._clock(p) + interval '1 day', topk._raw_kept_from(p);
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.events := 0;
     r.windows := 0;
@@ -1328,8 +1335,8 @@ BEGIN
                            ORDER BY hour LIMIT 24)
             RETURNING hour
         )
-        SELECT array_agg(hour ORDER BY hour) FROM taken$q$, p.name, p.name)
-    INTO hours;
+        SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $1) FROM taken$q$, p.name, p.name)
+    INTO hours USING topk._raw_kept_from(p);
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.rows_read := 0;
     r.rows_written := 0;
@@ -1490,6 +1497,16 @@ END $$;
 
 
 -- sql/pipeline/retention.sql
+-- Where the pipeline's retention has removed raw events: the hours before this moment
+-- cannot be read again from the source, so changes marked there are not taken (the
+-- windows keep their counts). '-infinity' without keep_raw_events.
+CREATE FUNCTION topk._raw_kept_from(p topk.pipelines) RETURNS timestamptz
+LANGUAGE sql STABLE
+RETURN CASE WHEN p.keep_raw_events IS NULL THEN '-infinity'
+            ELSE coalesce(least(topk._clock(p) - p.keep_raw_events,
+                                (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour')),
+                          '-infinity') END;
+
 -- Retention, once the windows above the rows are final.
 CREATE FUNCTION topk._retention(pipeline_name text) RETURNS topk.task_result
 LANGUAGE plpgsql AS $$
@@ -1503,13 +1520,17 @@ DECLARE
 BEGIN
     r.rows_read := 0;
     r.rows_written := 0;
-    -- Raw events: once their hour is final (they are in the deltas since their insert).
+    -- Raw events: once their hour is final. The windows keep counting them: the capture
+    -- triggers mark nothing for this DELETE (topk.retention), and the windows they are in
+    -- are not read from the source again (a change there reads the source as it is).
     IF p.keep_raw_events IS NOT NULL THEN
         bound := least(now_ - p.keep_raw_events,
                        (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour'));
         IF bound IS NOT NULL THEN
+            PERFORM set_config('topk.retention', 'on', true);
             EXECUTE format('DELETE FROM %s WHERE %I < %s', p.source, p.time_column, topk._time_literal(p, bound));
             GET DIAGNOSTICS n = ROW_COUNT;
+            PERFORM set_config('topk.retention', 'off', true);
             r.rows_written := r.rows_written + n;
         END IF;
     END IF;
@@ -2194,9 +2215,9 @@ COMMENT ON FUNCTION topk.grant_read(text, regrole) IS
     'lets a role read a pipeline''s views and call its query functions';
 
 
--- Each pipeline moves over: change marks and capture triggers, and a mark of
--- everything, so that its next run reads every window again from the source (what the
--- deltas held but had not folded is in the source too).
+-- Each pipeline moves over: change marks and capture triggers, and a mark of each hour
+-- its deltas held (those events are in the source; its windows hold the rest, which
+-- retention may have removed from the source, so nothing else is read again).
 DO $$
 DECLARE
     p topk.pipelines;
@@ -2206,6 +2227,7 @@ BEGIN
         -- created by this script, they would be the extension's: they are the pipeline's
         EXECUTE format('ALTER EXTENSION topk_pg DROP TABLE %1$I.changes; ALTER EXTENSION topk_pg DROP TABLE %1$I.stale;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects', p.name);
-        EXECUTE format('INSERT INTO %I.changes (first_hour, last_hour, marked_at) VALUES (NULL, NULL, now())', p.name);
+        EXECUTE format('SELECT topk._mark($1, hour, hour + interval ''1 hour'') FROM %I.upgrade_hours', p.name) USING p;
+        EXECUTE format('DROP TABLE %I.upgrade_hours', p.name);
     END LOOP;
 END $$;

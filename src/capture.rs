@@ -167,6 +167,12 @@ pg_function!(fn topk_capture(fcinfo) {
     if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
         crate::fmgr::raise(topk_core::SketchError::invalid("topk._capture() is a trigger function"));
     }
+    // The pipeline's own retention deletes old rows of the source: not a change of the
+    // windows, which keep counting them (sql/pipeline/retention.sql sets this).
+    let retention = pg_sys::GetConfigOption(c"topk.retention".as_ptr(), true, false);
+    if !retention.is_null() && CStr::from_ptr(retention).to_bytes() == b"on" {
+        return pg_sys::Datum::from(0usize);
+    }
     let td = context as *mut pg_sys::TriggerData;
     let trigger = (*td).tg_trigger;
     if (*trigger).tgnargs != 2 {

@@ -142,8 +142,8 @@ BEGIN
                            ORDER BY hour LIMIT 24)
             RETURNING hour
         )
-        SELECT array_agg(hour ORDER BY hour) FROM taken$q$, p.name, p.name)
-    INTO hours;
+        SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $1) FROM taken$q$, p.name, p.name)
+    INTO hours USING topk._raw_kept_from(p);
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.rows_read := 0;
     r.rows_written := 0;

@@ -46,8 +46,9 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_del', tbl, args);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_trunc', tbl, args);
-    -- ALWAYS: they also fire when session_replication_role is replica, as in a logical
-    -- replication apply worker, so that replicated changes are marked too.
+    -- ALWAYS: they also fire when session_replication_role is replica (bulk loads that
+    -- skip triggers, a subscription's initial copy and replicated TRUNCATEs; the apply
+    -- worker fires no statement triggers for replicated rows: docs/pipeline.md).
     own_ddl := current_setting('topk.own_ddl', true);
     PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._ddl_watch
     EXECUTE format('ALTER TABLE %1$s ENABLE ALWAYS TRIGGER %2$I, ENABLE ALWAYS TRIGGER %3$I, '

@@ -1,3 +1,13 @@
+-- Where the pipeline's retention has removed raw events: the hours before this moment
+-- cannot be read again from the source, so changes marked there are not taken (the
+-- windows keep their counts). '-infinity' without keep_raw_events.
+CREATE FUNCTION topk._raw_kept_from(p topk.pipelines) RETURNS timestamptz
+LANGUAGE sql STABLE
+RETURN CASE WHEN p.keep_raw_events IS NULL THEN '-infinity'
+            ELSE coalesce(least(topk._clock(p) - p.keep_raw_events,
+                                (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour')),
+                          '-infinity') END;
+
 -- Retention, once the windows above the rows are final.
 CREATE FUNCTION topk._retention(pipeline_name text) RETURNS topk.task_result
 LANGUAGE plpgsql AS $$
@@ -11,13 +21,17 @@ DECLARE
 BEGIN
     r.rows_read := 0;
     r.rows_written := 0;
-    -- Raw events: once their hour is final (they are in the deltas since their insert).
+    -- Raw events: once their hour is final. The windows keep counting them: the capture
+    -- triggers mark nothing for this DELETE (topk.retention), and the windows they are in
+    -- are not read from the source again (a change there reads the source as it is).
     IF p.keep_raw_events IS NOT NULL THEN
         bound := least(now_ - p.keep_raw_events,
                        (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour'));
         IF bound IS NOT NULL THEN
+            PERFORM set_config('topk.retention', 'on', true);
             EXECUTE format('DELETE FROM %s WHERE %I < %s', p.source, p.time_column, topk._time_literal(p, bound));
             GET DIAGNOSTICS n = ROW_COUNT;
+            PERFORM set_config('topk.retention', 'off', true);
             r.rows_written := r.rows_written + n;
         END IF;
     END IF;

@@ -156,9 +156,10 @@ DECLARE
 BEGIN
     r.rows_read := topk._collect(p);
     -- (hours more than a day ahead of the clock stay marked until they are not)
+    -- (and hours whose raw events retention removed are not read again)
     EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour)
-                    SELECT array_agg(hour ORDER BY hour) FROM taken', p.name)
-    INTO hours USING topk._clock(p) + interval '1 day';
+                    SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2) FROM taken', p.name)
+    INTO hours USING topk._clock(p) + interval '1 day', topk._raw_kept_from(p);
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.events := 0;
     r.windows := 0;

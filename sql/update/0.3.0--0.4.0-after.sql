@@ -1,7 +1,7 @@
 
--- Each pipeline moves over: change marks and capture triggers, and a mark of
--- everything, so that its next run reads every window again from the source (what the
--- deltas held but had not folded is in the source too).
+-- Each pipeline moves over: change marks and capture triggers, and a mark of each hour
+-- its deltas held (those events are in the source; its windows hold the rest, which
+-- retention may have removed from the source, so nothing else is read again).
 DO $$
 DECLARE
     p topk.pipelines;
@@ -11,6 +11,7 @@ BEGIN
         -- created by this script, they would be the extension's: they are the pipeline's
         EXECUTE format('ALTER EXTENSION topk_pg DROP TABLE %1$I.changes; ALTER EXTENSION topk_pg DROP TABLE %1$I.stale;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects', p.name);
-        EXECUTE format('INSERT INTO %I.changes (first_hour, last_hour, marked_at) VALUES (NULL, NULL, now())', p.name);
+        EXECUTE format('SELECT topk._mark($1, hour, hour + interval ''1 hour'') FROM %I.upgrade_hours', p.name) USING p;
+        EXECUTE format('DROP TABLE %I.upgrade_hours', p.name);
     END LOOP;
 END $$;

@@ -10,8 +10,8 @@
 -- marks (changes, stale, rejects and four C statement triggers per table of the source's
 -- partition tree). Every function, procedure, view and type of schema topk is dropped
 -- and created again from the 0.4.0 sources; the catalog tables keep their rows and gain
--- columns; each pipeline is moved over and its windows are recomputed from the source
--- by its next run (tests/sql/upgrade_pipeline.sql).
+-- columns; each pipeline is moved over, its windows kept, and the hours of the events its
+-- deltas held are marked for its next run (tests/sql/upgrade_pipeline.sql).
 
 -- The 0.3.0 capture of each pipeline (not extension members: created by create_pipeline).
 DO $$
@@ -23,6 +23,11 @@ BEGIN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', p.trigger_name, p.source);
         END IF;
         EXECUTE format('DROP FUNCTION IF EXISTS %I.capture()', p.name);
+        -- the hours of the events the deltas hold and the runs have not counted yet: the
+        -- new design reads them again from the source (…-after.sql marks them)
+        EXECUTE format('CREATE TABLE %1$I.upgrade_hours AS
+                        SELECT hour FROM %1$I.speed_delta UNION SELECT hour FROM %1$I.batch_delta
+                        UNION SELECT hour FROM %1$I.distinct_delta', p.name);
         EXECUTE format('DROP TABLE IF EXISTS %1$I.speed_delta, %1$I.batch_delta, %1$I.distinct_delta', p.name);
     END LOOP;
 END $$;

@@ -145,7 +145,9 @@ last=$(q -c "SELECT max(id) FROM topk.job_log WHERE task = 'speed'")
 ts=$(q -c "SELECT now()")
 q -c "INSERT INTO sales_events SELECT '$ts', 1000 FROM generate_series(1, 5000)"
 echo "== waiting for the next speed run (at most ${WAIT}s)"
-if took=$(wait_for "SELECT EXISTS (SELECT FROM topk.job_log WHERE task = 'speed' AND id > $last AND rows_read > 0)"); then
+if took=$(wait_for "SELECT EXISTS (SELECT FROM topk.job_log WHERE task = 'speed' AND id > $last)
+                          AND EXISTS (SELECT FROM sales.top_1000 WHERE granularity = 'hour' AND item = 1000
+                                      AND window_start = date_trunc('hour', '$ts'::timestamptz))"); then
     top=$(q -c "SELECT item || ' ' || count || ' ' || source FROM sales.top_1000
                 WHERE granularity = 'hour' AND window_start = date_trunc('hour', '$ts'::timestamptz) AND rank = 1")
     if [ "$top" = "1000 5000 speed" ]; then

@@ -186,8 +186,9 @@ CALL topk.refresh('shop', '2024-01-02 06:00', '2024-01-02 07:00');
 CALL topk.refresh('revenue');   -- everything
 SELECT granularity, count FROM shop.batch_table WHERE item = 'unseen' ORDER BY 1;
 SELECT * FROM check_all();
--- Changes applied as a replica (as logical replication's apply worker does) are marked:
--- the triggers are ENABLE ALWAYS.
+-- Writes of a session with session_replication_role = replica (bulk loaders that skip
+-- triggers) are marked: the triggers are ENABLE ALWAYS. (Logical replication's apply
+-- worker fires no statement triggers for rows: docs/pipeline.md says what to do.)
 SET session_replication_role = replica;
 INSERT INTO events VALUES (60000, '2024-01-02 08:30', 'replicated', 1);
 RESET session_replication_role;
