@@ -174,3 +174,17 @@ BEGIN
     RETURN format('%1$s.%2$I >= (%3$s AT TIME ZONE %5$L)::date - 1 AND %1$s.%2$I <= (%4$s AT TIME ZONE %5$L)::date'
                   ' AND %6$s >= %3$s AND %6$s < %4$s', alias, p.time_column, lo, hi, p.time_zone, hour);
 END $$;
+
+-- SQL for "the row's moment is in [lo, hi)" (lo, hi: SQL expressions of any moments; a
+-- timestamp is a moment in the pipeline's zone, a date its midnight there), with a range
+-- on the time column itself that an index on it serves.
+CREATE FUNCTION topk._within_sql(p topk.pipelines, alias text, lo text, hi text) RETURNS text
+LANGUAGE sql STABLE RETURN CASE p.time_type
+    WHEN 'timestamptz' THEN format('%1$s.%2$I >= %3$s AND %1$s.%2$I < %4$s', alias, p.time_column, lo, hi)
+    WHEN 'timestamp' THEN format('%1$s.%2$I >= (%3$s AT TIME ZONE %5$L) - interval ''2 hours'' AND %1$s.%2$I < (%4$s AT TIME ZONE %5$L) + interval ''2 hours'''
+                                 ' AND (%1$s.%2$I AT TIME ZONE %5$L) >= %3$s AND (%1$s.%2$I AT TIME ZONE %5$L) < %4$s',
+                                 alias, p.time_column, lo, hi, p.time_zone)
+    ELSE format('%1$s.%2$I >= (%3$s AT TIME ZONE %5$L)::date - 1 AND %1$s.%2$I <= (%4$s AT TIME ZONE %5$L)::date'
+                ' AND (%1$s.%2$I::timestamp AT TIME ZONE %5$L) >= %3$s AND (%1$s.%2$I::timestamp AT TIME ZONE %5$L) < %4$s',
+                alias, p.time_column, lo, hi, p.time_zone)
+END;

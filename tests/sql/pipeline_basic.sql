@@ -184,8 +184,11 @@ SELECT * FROM shop.topk_range('2024-01-01 22:00', '2024-01-02 12:00', 5);
 SELECT product_id AS item, count(*) FROM sales_events
 WHERE event_time >= '2024-01-01 22:00' AND event_time < '2024-01-02 12:00'
 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
--- Ranges widen to whole hours.
+-- Parts of hours come from the source: exact.
 SELECT rank, item, count, exact FROM shop.topk_range('2024-01-01 10:15', '2024-01-01 10:45', 2);
+SELECT product_id AS item, count(*) FROM sales_events
+WHERE event_time >= '2024-01-01 10:15' AND event_time < '2024-01-01 10:45'
+GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 2;
 
 -- Trending: today against yesterday (exact), this hour against the previous one.
 SELECT * FROM shop.trending('day', 5);
