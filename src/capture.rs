@@ -15,6 +15,11 @@
 //! nothing or everything), and it writes its row with a plain heap insert (no SQL, no
 //! permission check, the table has no index), a few microseconds per statement.
 //!
+//! The same function is also an AFTER … FOR EACH ROW trigger on each table that holds
+//! rows, enabled for replica sessions only (the logical replication apply worker fires
+//! row triggers, never statement triggers): it marks the hours of each row, once per hour
+//! and subtransaction.
+//!
 //! Trigger arguments: the pipeline's schema (which holds `changes`), the time column's name.
 
 use crate::pg_function;
@@ -70,26 +75,42 @@ fn hours_of(typid: pg_sys::Oid, d: pg_sys::Datum) -> Option<(i64, i64)> {
     }
 }
 
+/// The index and type of the time column `column` of a table; `None` (mark everything)
+/// when it is missing or of another type.
+unsafe fn time_attr(rel: pg_sys::Relation, column: &CStr) -> Option<(usize, pg_sys::Oid)> {
+    let desc = (*rel).rd_att;
+    let natts = (*desc).natts as usize;
+    let attrs = (*desc).attrs.as_slice(natts);
+    let i = attrs
+        .iter()
+        .position(|a| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()) == column)?;
+    let typid = attrs[i].atttypid;
+    (typid == pg_sys::TIMESTAMPTZOID || typid == pg_sys::TIMESTAMPOID || typid == pg_sys::DATEOID).then_some((i, typid))
+}
+
+/// Adds the hours of the time column (index `i`, type `typid`) of the row in `slot`.
+unsafe fn mark_row(slot: *mut pg_sys::TupleTableSlot, i: usize, typid: pg_sys::Oid, marks: &mut Marks) {
+    pg_sys::slot_getsomeattrs_int(slot, (i + 1) as i32);
+    if *(*slot).tts_isnull.add(i) {
+        marks.undated = true;
+        return;
+    }
+    match hours_of(typid, *(*slot).tts_values.add(i)) {
+        None => marks.undated = true,
+        Some((first, end)) => marks.hours.extend(first..=end),
+    }
+}
+
 /// Reads the time column of every row of a transition table into `marks`.
 unsafe fn scan(store: *mut pg_sys::Tuplestorestate, rel: pg_sys::Relation, column: &CStr, marks: &mut Marks) {
     if store.is_null() || marks.everything {
         return;
     }
     let desc = (*rel).rd_att;
-    let natts = (*desc).natts as usize;
-    let attrs = (*desc).attrs.as_slice(natts);
-    let Some(i) = attrs
-        .iter()
-        .position(|a| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()) == column)
-    else {
+    let Some((i, typid)) = time_attr(rel, column) else {
         marks.everything = true;
         return;
     };
-    let typid = attrs[i].atttypid;
-    if typid != pg_sys::TIMESTAMPTZOID && typid != pg_sys::TIMESTAMPOID && typid != pg_sys::DATEOID {
-        marks.everything = true;
-        return;
-    }
     let slot = pg_sys::MakeSingleTupleTableSlot(desc, &pg_sys::TTSOpsMinimalTuple);
     let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
     pg_sys::tuplestore_select_read_pointer(store, reader);
@@ -162,6 +183,57 @@ unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
     pg_sys::table_close(rel, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
 }
 
+/// The hours the row triggers of this (sub)transaction marked already, per trigger: a
+/// replicated transaction of many rows in one hour writes one mark. A mark written in a
+/// subtransaction that rolls back is gone, so the memory is per subtransaction.
+struct Marked {
+    lxid: u32,
+    subxid: u32,
+    hours: std::collections::HashSet<(pg_sys::Oid, i64)>,
+}
+
+thread_local! {
+    static MARKED: std::cell::RefCell<Marked> =
+        std::cell::RefCell::new(Marked { lxid: 0, subxid: 0, hours: Default::default() });
+}
+
+/// The marks of one row (AFTER … FOR EACH ROW, enabled for replica sessions only: the
+/// logical replication apply worker fires no statement triggers), less the hours this
+/// trigger marked already in this subtransaction.
+unsafe fn row(td: *mut pg_sys::TriggerData, column: &CStr) -> Marks {
+    let mut marks = Marks { hours: Vec::new(), everything: false, undated: false };
+    match time_attr((*td).tg_relation, column) {
+        None => marks.everything = true,
+        Some((i, typid)) => {
+            let op = (*td).tg_event & pg_sys::TRIGGER_EVENT_OPMASK;
+            if !(*td).tg_trigslot.is_null() {
+                mark_row((*td).tg_trigslot, i, typid, &mut marks);
+            }
+            if op == pg_sys::TRIGGER_EVENT_UPDATE && !(*td).tg_newslot.is_null() {
+                mark_row((*td).tg_newslot, i, typid, &mut marks);
+            }
+        }
+    }
+    let tgoid = (*(*td).tg_trigger).tgoid;
+    let (lxid, subxid) = ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentSubTransactionId());
+    MARKED.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.lxid != lxid || m.subxid != subxid || m.hours.len() > 100_000 {
+            m.lxid = lxid;
+            m.subxid = subxid;
+            m.hours.clear();
+        }
+        if marks.everything && !m.hours.insert((tgoid, i64::MAX)) {
+            marks.everything = false;
+        }
+        marks.hours.retain(|&h| m.hours.insert((tgoid, h)));
+        if marks.undated && !m.hours.insert((tgoid, i64::MIN)) {
+            marks.undated = false;
+        }
+    });
+    marks
+}
+
 pg_function!(fn topk_capture(fcinfo) {
     let context = (*fcinfo).context;
     if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
@@ -183,7 +255,9 @@ pg_function!(fn topk_capture(fcinfo) {
     let column = CStr::from_ptr(args[1]);
     let mut marks = Marks { hours: Vec::new(), everything: false, undated: false };
     let op = (*td).tg_event & pg_sys::TRIGGER_EVENT_OPMASK;
-    if op == pg_sys::TRIGGER_EVENT_TRUNCATE {
+    if (*td).tg_event & pg_sys::TRIGGER_EVENT_ROW != 0 {
+        marks = row(td, column);
+    } else if op == pg_sys::TRIGGER_EVENT_TRUNCATE {
         marks.everything = true;
     } else {
         scan((*td).tg_oldtable, (*td).tg_relation, column, &mut marks);

@@ -28,7 +28,8 @@ RETURN (SELECT coalesce(array_agg(t.relid ORDER BY t.level, t.relid), ARRAY[sour
         FROM pg_catalog.pg_partition_tree(source) t);
 
 -- The capture triggers of a pipeline on one table: one per operation (a trigger with
--- transition tables serves one event), named <trigger_name>_ins/_upd/_del/_trunc.
+-- transition tables serves one event), named <trigger_name>_ins/_upd/_del/_trunc, and on
+-- a table that holds rows <trigger_name>_row for replica sessions.
 CREATE FUNCTION topk._install_capture(p topk.pipelines, tbl regclass) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -46,14 +47,18 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_del', tbl, args);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_trunc', tbl, args);
-    -- ALWAYS: they also fire when session_replication_role is replica (bulk loads that
-    -- skip triggers, a subscription's initial copy and replicated TRUNCATEs; the apply
-    -- worker fires no statement triggers for replicated rows: docs/pipeline.md).
     own_ddl := current_setting('topk.own_ddl', true);
     PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._ddl_watch
-    EXECUTE format('ALTER TABLE %1$s ENABLE ALWAYS TRIGGER %2$I, ENABLE ALWAYS TRIGGER %3$I, '
-                   'ENABLE ALWAYS TRIGGER %4$I, ENABLE ALWAYS TRIGGER %5$I', tbl, p.trigger_name || '_ins',
-                   p.trigger_name || '_upd', p.trigger_name || '_del', p.trigger_name || '_trunc');
+    -- When session_replication_role is replica (the logical replication apply worker, bulk
+    -- loads that skip triggers) the statement triggers do not fire: the apply worker fires
+    -- no statement triggers for rows. A row trigger, enabled for replica sessions only,
+    -- marks their rows instead; TRUNCATE fires always (replicated TRUNCATEs too).
+    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) = 'r' THEN
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_row', tbl, args);
+        EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', tbl, p.trigger_name || '_row');
+    END IF;
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, p.trigger_name || '_trunc');
     PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
 END $$;
 
@@ -91,8 +96,8 @@ DECLARE
 BEGIN
     PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._drop_watch
     FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger tg
-             WHERE tg.tgname IN (p.trigger_name || '_ins', p.trigger_name || '_upd',
-                                 p.trigger_name || '_del', p.trigger_name || '_trunc')
+             WHERE tg.tgname IN (p.trigger_name || '_ins', p.trigger_name || '_upd', p.trigger_name || '_del',
+                                 p.trigger_name || '_trunc', p.trigger_name || '_row')
                AND (_drop_capture.tbl IS NULL OR tg.tgrelid = _drop_capture.tbl)
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.tbl);
@@ -190,7 +195,8 @@ END $$;
 
 -- Recomputes the windows of [from, to) from the source: after a restore from a backup
 -- that did not include the pipeline's tables, or a change that bypassed the triggers
--- (session_replication_role = replica, e.g. logical replication). NULL, NULL: everything.
+-- (ALTER TABLE … DISABLE TRIGGER, a write into a table outside the partition tree that
+-- was then attached without its rows being marked). NULL, NULL: everything.
 CREATE PROCEDURE topk.refresh(name text, "from" timestamptz DEFAULT NULL, "to" timestamptz DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE

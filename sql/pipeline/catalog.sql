@@ -12,10 +12,10 @@
 --
 -- THE SOURCE IS THE TRUTH. The events table belongs to the application; the pipeline
 --   reads it. topk.create_pipeline puts four statement triggers (INSERT, UPDATE, DELETE,
---   TRUNCATE; ENABLE ALWAYS, so that sessions with session_replication_role = replica
---   and a subscription's initial copy and TRUNCATEs are marked; a logical replication
---   apply worker fires no statement triggers for rows, see docs/pipeline.md) on the
---   source and on each of its partitions. topk._capture (src/capture.rs) only marks
+--   TRUNCATE; the TRUNCATE one ENABLE ALWAYS) on the source and on each of its
+--   partitions, and on each table that holds rows a row trigger ENABLE REPLICA: sessions
+--   with session_replication_role = replica (a logical replication apply worker, which
+--   fires no statement triggers for rows; bulk loaders) are marked row by row. topk._capture (src/capture.rs) only marks
 --   which hours a statement touched: one row per run of hours in <name>.changes, written
 --   without SQL; TRUNCATE marks everything; it raises no error of its own. The event
 --   triggers topk_ddl_watch and topk_drop_watch give new partitions their triggers, mark

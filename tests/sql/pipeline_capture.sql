@@ -10,58 +10,7 @@ SET datestyle = 'ISO, YMD';
 SET intervalstyle = 'postgres';
 \set SHOW_CONTEXT never
 
--- Every final window of every granularity against GROUP BY over the source: windows,
--- rows, and rows that differ (in either direction); the distinct counts too.
-CREATE FUNCTION check_exact(pipeline text)
-RETURNS TABLE (granularity text, windows bigint, batch_rows bigint, mismatches bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-    p topk.pipelines;
-    g record;
-BEGIN
-    SELECT * INTO p FROM topk.pipelines WHERE name = pipeline;
-    FOR g IN SELECT pr.granularity, pr.done_until FROM topk.progress pr JOIN topk.granularities gr USING (granularity)
-             WHERE pr.pipeline = p.name AND pr.done_until IS NOT NULL ORDER BY gr.level LOOP
-        RETURN QUERY EXECUTE format($q$
-            WITH b AS (
-                SELECT window_start, item, count FROM %1$I.batch_table WHERE granularity = $1
-            ), s AS (
-                SELECT topk.window_start($1, e.%2$I, %4$L) AS window_start, e.%3$I AS item, %5$s AS count
-                FROM %6$s e
-                WHERE e.%3$I IS NOT NULL AND e.%2$I > '-infinity' AND e.%2$I < 'infinity'
-                  AND topk.window_end($1, topk.window_start($1, e.%2$I, %4$L), %4$L) <= $2 AND %7$s
-                GROUP BY 1, 2
-            )
-            SELECT $1, (SELECT count(DISTINCT window_start) FROM b), (SELECT count(*) FROM b),
-                   (SELECT count(*) FROM ((SELECT * FROM b EXCEPT ALL SELECT * FROM s)
-                                          UNION ALL (SELECT * FROM s EXCEPT ALL SELECT * FROM b)) d)$q$,
-            p.name, p.time_column, p.item_column, p.time_zone,
-            CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)::bigint', p.weight_column) END,
-            p.source, CASE WHEN p.weight_column IS NULL THEN 'true' ELSE format('e.%I >= 0', p.weight_column) END)
-        USING g.granularity, g.done_until;
-    END LOOP;
-END $$;
-
--- All pipelines at once: final windows (of all granularities) and mismatches.
-CREATE FUNCTION check_all() RETURNS TABLE (pipeline text, final_windows numeric, batch_rows numeric, mismatches numeric)
-LANGUAGE sql AS $$
-    SELECT p.name, sum(c.windows), sum(c.batch_rows), sum(c.mismatches)
-    FROM topk.pipelines p, check_exact(p.name) c GROUP BY 1 ORDER BY 1
-$$;
-
--- The speed path: each open hour's sketch counts the surviving events of that hour.
-CREATE FUNCTION check_speed(pipeline text) RETURNS TABLE (speed_hours bigint, wrong_totals bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-    p topk.pipelines;
-BEGIN
-    SELECT * INTO p FROM topk.pipelines WHERE name = pipeline;
-    RETURN QUERY EXECUTE format($q$
-        SELECT count(*), count(*) FILTER (WHERE s.events IS DISTINCT FROM (
-                   SELECT count(*) FROM %2$s e WHERE e.%3$I >= s.window_start AND e.%3$I < s.window_end
-                     AND e.%4$I IS NOT NULL))
-        FROM %1$I.speed_table s WHERE s.granularity = 'hour'$q$, p.name, p.source, p.time_column, p.item_column);
-END $$;
+\i tests/sql/include/checks.sql
 
 -- A partitioned events table with a key (for ON CONFLICT), a partition a day.
 CREATE TABLE events (
@@ -79,8 +28,10 @@ SELECT topk.create_pipeline('shop', 'events', 'item', 'at', k => 5, distinct_col
 SELECT topk.create_pipeline('revenue', 'events', 'item', 'at', weight_column => 'cents', k => 3);
 UPDATE topk.pipelines SET clock = '2024-01-03 00:10+00';
 -- Every table of the tree has the capture triggers (a statement fires only the triggers
--- of the table it names).
-SELECT tgrelid::regclass AS tbl, count(*) AS triggers, bool_and(tgenabled = 'A') AS always
+-- of the table it names): statement triggers (O: fired in ordinary sessions; TRUNCATE A:
+-- always), and on the tables that hold rows a row trigger for replica sessions (R).
+SELECT tgrelid::regclass AS tbl,
+       string_agg(substr(tgname, length('topk_capture_shop_') + 1) || '=' || tgenabled::text, ' ' ORDER BY tgname) AS triggers
 FROM pg_trigger WHERE tgname LIKE 'topk_capture_shop%' GROUP BY 1 ORDER BY 1;
 
 -- 1. INSERT through the parent and straight into a partition; a COPY.
@@ -175,10 +126,9 @@ SELECT item, count, source FROM shop.top_5 WHERE granularity = 'hour' AND window
 ALTER TABLE events_0102 DISABLE TRIGGER USER;
 INSERT INTO events_0102 SELECT 50000 + g, timestamptz '2024-01-02 06:00' + g * interval '1 minute', 'unseen', 1
 FROM generate_series(0, 59) g;
-ALTER TABLE events_0102 ENABLE ALWAYS TRIGGER topk_capture_shop_ins, ENABLE ALWAYS TRIGGER topk_capture_shop_upd,
-    ENABLE ALWAYS TRIGGER topk_capture_shop_del, ENABLE ALWAYS TRIGGER topk_capture_shop_trunc,
-    ENABLE ALWAYS TRIGGER topk_capture_revenue_ins, ENABLE ALWAYS TRIGGER topk_capture_revenue_upd,
-    ENABLE ALWAYS TRIGGER topk_capture_revenue_del, ENABLE ALWAYS TRIGGER topk_capture_revenue_trunc;
+ALTER TABLE events_0102 ENABLE TRIGGER USER,
+    ENABLE ALWAYS TRIGGER topk_capture_shop_trunc, ENABLE REPLICA TRIGGER topk_capture_shop_row,
+    ENABLE ALWAYS TRIGGER topk_capture_revenue_trunc, ENABLE REPLICA TRIGGER topk_capture_revenue_row;
 CALL topk.run('shop');
 CALL topk.run('revenue');
 SELECT count(*) AS missed FROM shop.batch_table WHERE item = 'unseen';
@@ -187,11 +137,19 @@ CALL topk.refresh('revenue');   -- everything
 SELECT granularity, count FROM shop.batch_table WHERE item = 'unseen' ORDER BY 1;
 SELECT * FROM check_all();
 -- Writes of a session with session_replication_role = replica (bulk loaders that skip
--- triggers) are marked: the triggers are ENABLE ALWAYS. (Logical replication's apply
--- worker fires no statement triggers for rows: docs/pipeline.md says what to do.)
-SET session_replication_role = replica;
+-- triggers; the logical replication apply worker, tests/replication/run.sh) are marked
+-- by the row triggers, once per hour and subtransaction: 50 rows in two hours, after a
+-- rolled back savepoint that had marked one of them, write one mark per hour.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+SAVEPOINT s;
+INSERT INTO events VALUES (60100, '2024-01-02 09:30', 'rolled back', 1);
+ROLLBACK TO SAVEPOINT s;
 INSERT INTO events VALUES (60000, '2024-01-02 08:30', 'replicated', 1);
-RESET session_replication_role;
+INSERT INTO events SELECT 60001 + g, '2024-01-02 09:00'::timestamptz + g * interval '1 minute', 'replicated', 1
+FROM generate_series(0, 48) g;
+COMMIT;
+SELECT count(*) AS marks, count(DISTINCT first_hour) AS hours FROM shop.changes;
 CALL topk.run('shop');
 CALL topk.run('revenue');
 SELECT granularity, count FROM shop.batch_table WHERE item = 'replicated' ORDER BY 1;
