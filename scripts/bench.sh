@@ -5,7 +5,7 @@
 #   scripts/bench.sh                     full run: 10M rows, both skews, 3 repetitions
 #   scripts/bench.sh --smoke             100k rows, s=1.1, 1 repetition: a few seconds (CI)
 #   scripts/bench.sh [--rows N] [--skew 1.1|0.8|both] [--reps N] [--out FILE.json]
-#                    [--no-build] [--keep-cluster]
+#                    [--inserts N] [--pipeline-days N] [--no-build] [--keep-cluster]
 #
 # Installs what it needs if missing (Debian's postgresql-15, postgresql-15-hll, numpy and
 # psycopg for Python), builds and installs topk_pg in release mode (scripts/install.sh
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
         --keep-cluster) keep=1 ;;
         --smoke) smoke=1; args+=("$1") ;;
         -v|--verbose) args+=("$1") ;;
-        --rows|--skew|--reps|--out|--items|--pgbench-seconds)
+        --rows|--skew|--reps|--out|--items|--pgbench-seconds|--inserts|--pipeline-days)
             [ $# -ge 2 ] || { echo "bench.sh: $1 needs a value" >&2; exit 2; }
             args+=("$1" "$2"); shift ;;
         -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
