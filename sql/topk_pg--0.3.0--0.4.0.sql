@@ -472,7 +472,7 @@ BEGIN
         EXECUTE format($q$
             INSERT INTO %1$I.stale AS s (hour, speed, batch, marked_at)
             SELECT hour, true, true, now() FROM (
-                SELECT window_start AS hour FROM %1$I.batch_table WHERE granularity = 'hour'
+                SELECT window_start AS hour FROM %1$I.batch_counts WHERE granularity = 'hour'
                 UNION SELECT window_start FROM %1$I.speed_table WHERE granularity = 'hour'
                 UNION SELECT window_start FROM %1$I.distinct_sketches WHERE granularity = 'hour'
                 UNION SELECT %2$s FROM (SELECT DISTINCT %3$s AS bucket FROM %4$s AS e WHERE %5$s) b) h
@@ -663,14 +663,12 @@ BEGIN
     USING granularities, starts;
     EXECUTE format($q$
         INSERT INTO %1$I.top_lists (granularity, window_start, window_end, rank, item, count, error, source)
-        SELECT granularity, window_start, window_end, rank, item, count, 0, 'batch'
-        FROM (SELECT b.granularity, b.window_start, b.window_end, b.item, b.count,
-                     row_number() OVER (PARTITION BY b.granularity, b.window_start
-                                        ORDER BY b.count DESC, b.item) AS rank
-              FROM %1$I.batch_table b
-              JOIN unnest($1, $2) AS w(granularity, window_start)
-                ON b.granularity = w.granularity AND b.window_start = w.window_start) ranked
-        WHERE rank <= %2$s$q$, p.name, p.k)
+        SELECT c.granularity, c.window_start, c.window_end, u.rank, u.item, u.count, 0, 'batch'
+        FROM %1$I.batch_counts c
+        JOIN unnest($1, $2) AS w(granularity, window_start)
+          ON c.granularity = w.granularity AND c.window_start = w.window_start
+        CROSS JOIN LATERAL unnest(c.items[1:%2$s], c.counts[1:%2$s]) WITH ORDINALITY AS u(item, count, rank)$q$,
+        p.name, p.k)
     USING granularities, starts;
     PERFORM topk._analyze_lists(p);
 END $$;
@@ -762,6 +760,31 @@ BEGIN
     END LOOP;
 END $$;
 
+-- A pipeline's exact counts: a row per final window with its items and their counts in
+-- arrays, largest count first (ties by item): a few bytes per item once TOAST has
+-- compressed them, against a row of its own per item; the first k are the window's list.
+-- The view batch_table shows them a row per item.
+CREATE FUNCTION topk._create_batch(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+        CREATE TABLE %1$s.batch_counts (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            items        %2$s[] NOT NULL,
+            counts       bigint[] NOT NULL,
+            events       bigint[],
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.batch_counts IS 'batch path: exact counts per final window, items by count (largest first); events NULL: the counts';
+        CREATE VIEW %1$s.batch_table AS
+            SELECT c.granularity, c.window_start, c.window_end, u.item, u.count, coalesce(u.events, u.count) AS events
+            FROM %1$s.batch_counts c
+            CROSS JOIN LATERAL unnest(c.items, c.counts, c.events) AS u(item, count, events);
+        COMMENT ON VIEW %1$s.batch_table IS 'batch path: exact counts per final window and item'$q$,
+        quote_ident(p.name), p.item_type);
+END $$;
+
 CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -785,17 +808,9 @@ BEGIN
             count        bigint NOT NULL,
             updated_at   timestamptz NOT NULL,
             PRIMARY KEY (granularity, window_start));
-        COMMENT ON TABLE %1$s.speed_table IS 'speed path: a space-saving sketch per window not yet final in the batch';
-        CREATE TABLE %1$s.batch_table (
-            granularity  text NOT NULL,
-            window_start timestamptz NOT NULL,
-            window_end   timestamptz NOT NULL,
-            item         %2$s NOT NULL,
-            count        bigint NOT NULL,
-            events       bigint NOT NULL,
-            PRIMARY KEY (granularity, window_start, item));
-        COMMENT ON TABLE %1$s.batch_table IS 'batch path: exact counts per final window and item'$q$,
-        s, t);
+        COMMENT ON TABLE %1$s.speed_table IS 'speed path: a space-saving sketch per window not yet final in the batch'$q$,
+        s);
+    PERFORM topk._create_batch(p);
 
     -- The top-k lists the dashboards read, and the speed lists the batch replaced.
     EXECUTE format($q$
@@ -1271,11 +1286,14 @@ DECLARE
                            ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
                                        p.weight_column, topk._valid_sql(p, 'e')) END;
     bad bigint;
+    -- the events of each item when they differ from its count (a weighted pipeline)
+    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]'
+                            ELSE 'array_agg(events ORDER BY count DESC, item)' END;
 BEGIN
     rows_read := 0;
     rows_written := 0;
     SELECT * INTO g FROM topk.granularities gr WHERE gr.granularity = _batch_windows.granularity;
-    EXECUTE format('DELETE FROM %I.batch_table WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
+    EXECUTE format('DELETE FROM %I.batch_counts WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
     USING granularity, windows;
     SELECT array_agg(x) FILTER (WHERE g.rolls_up IS NULL
                                 OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
@@ -1293,13 +1311,17 @@ BEGIN
                 WHERE %6$s
                 GROUP BY e.%2$I
             ), written AS (
-                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                SELECT $1, $2, $3, item, count, events FROM grouped WHERE events > 0
-                RETURNING events
+                INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+                SELECT $1, $2, $3, array_agg(item ORDER BY count DESC, item), array_agg(count ORDER BY count DESC, item),
+                       %7$s
+                FROM grouped WHERE events > 0
+                HAVING count(*) > 0
             )
-            SELECT coalesce(sum(events), 0), count(*), (SELECT coalesce(sum(rejected), 0) FROM grouped)
-            FROM written$q$,
-            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'))
+            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0),
+                   coalesce(sum(rejected), 0)
+            FROM grouped$q$,
+            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+            events_sql)
         INTO n, m, bad USING granularity, w, topk.window_end(granularity, w, p.time_zone);
         IF granularity = 'hour' THEN
             PERFORM topk._count_rejects(p, w, bad);
@@ -1314,13 +1336,16 @@ BEGIN
                 FROM (SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s) w
                 JOIN %1$I.batch_table b
                   ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
+            ), grouped AS (
+                SELECT window_start, window_end, item, sum(count)::bigint AS count, sum(events)::bigint AS events
+                FROM parts GROUP BY window_start, window_end, item
             ), written AS (
-                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                SELECT $1, window_start, window_end, item, sum(count), sum(events) FROM parts
-                GROUP BY window_start, window_end, item
-                RETURNING 1
+                INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+                SELECT $1, window_start, window_end, array_agg(item ORDER BY count DESC, item),
+                       array_agg(count ORDER BY count DESC, item), %3$s
+                FROM grouped GROUP BY window_start, window_end
             )
-            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM written)$q$, p.name, p.time_zone)
+            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM grouped)$q$, p.name, p.time_zone, events_sql)
         INTO n, m USING granularity, from_parts, g.rolls_up;
         rows_read := rows_read + n;
         rows_written := rows_written + m;
@@ -1462,21 +1487,9 @@ BEGIN
         IF granularity = 'hour' THEN
             EXECUTE format('UPDATE %I.stale SET batch = false WHERE batch AND hour >= $1 AND hour < $2', p.name)
             USING start, finish;
-            SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
-            FROM topk._batch_windows(p, 'hour', ARRAY[start]) d;
-        ELSE
-            EXECUTE format($q$
-                WITH parts AS (
-                    SELECT item, count, events FROM %1$I.batch_table
-                    WHERE granularity = $3 AND window_start >= $1 AND window_start < $2
-                ), written AS (
-                    INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                    SELECT $4, $1, $2, item, sum(count), sum(events) FROM parts GROUP BY item
-                    RETURNING 1
-                )
-                SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM written)$q$, p.name)
-            INTO r.rows_read, r.rows_written USING start, finish, g.rolls_up, granularity;
         END IF;
+        SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
+        FROM topk._batch_windows(p, granularity, ARRAY[start]) d;
     END IF;
 
     -- Nothing to roll up (or kappa mode): also finalise the following windows that are
@@ -1491,7 +1504,7 @@ BEGIN
                 EXECUTE format('SELECT min(hour) FROM %I.stale WHERE batch AND hour >= $1', p.name)
                 INTO next_input USING finish;
             ELSE
-                EXECUTE format('SELECT min(window_start) FROM %I.batch_table WHERE granularity = $2 AND window_start >= $1',
+                EXECUTE format('SELECT min(window_start) FROM %I.batch_counts WHERE granularity = $2 AND window_start >= $1',
                                p.name)
                 INTO next_input USING finish, g.rolls_up;
                 next_input := topk.window_start(granularity, next_input, p.time_zone);
@@ -1559,7 +1572,7 @@ BEGIN
         bound := least(topk.window_start('hour', now_ - p.keep_hours, p.time_zone),
                        (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'day'));
         IF bound IS NOT NULL THEN
-            FOREACH tbl IN ARRAY ARRAY['batch_table', 'speed_table', 'top_lists', 'superseded_speed_lists', 'distinct_sketches'] LOOP
+            FOREACH tbl IN ARRAY ARRAY['batch_counts', 'speed_table', 'top_lists', 'superseded_speed_lists', 'distinct_sketches'] LOOP
                 EXECUTE format('DELETE FROM %I.%I WHERE granularity = ''hour'' AND window_end <= $1', p.name, tbl)
                 USING bound;
                 GET DIAGNOSTICS n = ROW_COUNT;
@@ -2354,9 +2367,24 @@ DECLARE
 BEGIN
     FOR p IN SELECT * FROM topk.pipelines ORDER BY name LOOP
         PERFORM topk._create_marks(p);
-        -- created by this script, they would be the extension's: they are the pipeline's
+        -- The exact counts move from a row per item to a row per window.
+        EXECUTE format('ALTER TABLE %I.batch_table RENAME TO batch_rows_0_3_0', p.name);
+        PERFORM topk._create_batch(p);
+        EXECUTE format($q$
+            INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+            SELECT granularity, window_start, window_end, array_agg(item ORDER BY count DESC, item),
+                   array_agg(count ORDER BY count DESC, item),
+                   CASE WHEN %2$L THEN array_agg(events ORDER BY count DESC, item) END
+            FROM %1$I.batch_rows_0_3_0 GROUP BY 1, 2, 3;
+            DROP TABLE %1$I.batch_rows_0_3_0$q$, p.name, p.weight_column IS NOT NULL);
+        -- created by this script, they would be the extension's (and the updater's): they
+        -- are the pipeline's, and its owner's
         EXECUTE format('ALTER EXTENSION topk_pg DROP TABLE %1$I.changes; ALTER EXTENSION topk_pg DROP TABLE %1$I.stale;
-                        ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects', p.name);
+                        ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects; ALTER EXTENSION topk_pg DROP TABLE %1$I.batch_counts;
+                        ALTER EXTENSION topk_pg DROP VIEW %1$I.batch_table;
+                        ALTER TABLE %1$I.changes OWNER TO %2$s; ALTER TABLE %1$I.stale OWNER TO %2$s;
+                        ALTER TABLE %1$I.rejects OWNER TO %2$s; ALTER TABLE %1$I.batch_counts OWNER TO %2$s;
+                        ALTER VIEW %1$I.batch_table OWNER TO %2$s', p.name, p.owner);
         EXECUTE format('SELECT topk._mark($1, hour, hour + interval ''1 hour'') FROM %I.upgrade_hours', p.name) USING p;
         EXECUTE format('DROP TABLE %I.upgrade_hours', p.name);
     END LOOP;

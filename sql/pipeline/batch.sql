@@ -58,11 +58,14 @@ DECLARE
                            ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
                                        p.weight_column, topk._valid_sql(p, 'e')) END;
     bad bigint;
+    -- the events of each item when they differ from its count (a weighted pipeline)
+    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]'
+                            ELSE 'array_agg(events ORDER BY count DESC, item)' END;
 BEGIN
     rows_read := 0;
     rows_written := 0;
     SELECT * INTO g FROM topk.granularities gr WHERE gr.granularity = _batch_windows.granularity;
-    EXECUTE format('DELETE FROM %I.batch_table WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
+    EXECUTE format('DELETE FROM %I.batch_counts WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
     USING granularity, windows;
     SELECT array_agg(x) FILTER (WHERE g.rolls_up IS NULL
                                 OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
@@ -80,13 +83,17 @@ BEGIN
                 WHERE %6$s
                 GROUP BY e.%2$I
             ), written AS (
-                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                SELECT $1, $2, $3, item, count, events FROM grouped WHERE events > 0
-                RETURNING events
+                INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+                SELECT $1, $2, $3, array_agg(item ORDER BY count DESC, item), array_agg(count ORDER BY count DESC, item),
+                       %7$s
+                FROM grouped WHERE events > 0
+                HAVING count(*) > 0
             )
-            SELECT coalesce(sum(events), 0), count(*), (SELECT coalesce(sum(rejected), 0) FROM grouped)
-            FROM written$q$,
-            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'))
+            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0),
+                   coalesce(sum(rejected), 0)
+            FROM grouped$q$,
+            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+            events_sql)
         INTO n, m, bad USING granularity, w, topk.window_end(granularity, w, p.time_zone);
         IF granularity = 'hour' THEN
             PERFORM topk._count_rejects(p, w, bad);
@@ -101,13 +108,16 @@ BEGIN
                 FROM (SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s) w
                 JOIN %1$I.batch_table b
                   ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
+            ), grouped AS (
+                SELECT window_start, window_end, item, sum(count)::bigint AS count, sum(events)::bigint AS events
+                FROM parts GROUP BY window_start, window_end, item
             ), written AS (
-                INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                SELECT $1, window_start, window_end, item, sum(count), sum(events) FROM parts
-                GROUP BY window_start, window_end, item
-                RETURNING 1
+                INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+                SELECT $1, window_start, window_end, array_agg(item ORDER BY count DESC, item),
+                       array_agg(count ORDER BY count DESC, item), %3$s
+                FROM grouped GROUP BY window_start, window_end
             )
-            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM written)$q$, p.name, p.time_zone)
+            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM grouped)$q$, p.name, p.time_zone, events_sql)
         INTO n, m USING granularity, from_parts, g.rolls_up;
         rows_read := rows_read + n;
         rows_written := rows_written + m;
@@ -249,21 +259,9 @@ BEGIN
         IF granularity = 'hour' THEN
             EXECUTE format('UPDATE %I.stale SET batch = false WHERE batch AND hour >= $1 AND hour < $2', p.name)
             USING start, finish;
-            SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
-            FROM topk._batch_windows(p, 'hour', ARRAY[start]) d;
-        ELSE
-            EXECUTE format($q$
-                WITH parts AS (
-                    SELECT item, count, events FROM %1$I.batch_table
-                    WHERE granularity = $3 AND window_start >= $1 AND window_start < $2
-                ), written AS (
-                    INSERT INTO %1$I.batch_table (granularity, window_start, window_end, item, count, events)
-                    SELECT $4, $1, $2, item, sum(count), sum(events) FROM parts GROUP BY item
-                    RETURNING 1
-                )
-                SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM written)$q$, p.name)
-            INTO r.rows_read, r.rows_written USING start, finish, g.rolls_up, granularity;
         END IF;
+        SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
+        FROM topk._batch_windows(p, granularity, ARRAY[start]) d;
     END IF;
 
     -- Nothing to roll up (or kappa mode): also finalise the following windows that are
@@ -278,7 +276,7 @@ BEGIN
                 EXECUTE format('SELECT min(hour) FROM %I.stale WHERE batch AND hour >= $1', p.name)
                 INTO next_input USING finish;
             ELSE
-                EXECUTE format('SELECT min(window_start) FROM %I.batch_table WHERE granularity = $2 AND window_start >= $1',
+                EXECUTE format('SELECT min(window_start) FROM %I.batch_counts WHERE granularity = $2 AND window_start >= $1',
                                p.name)
                 INTO next_input USING finish, g.rolls_up;
                 next_input := topk.window_start(granularity, next_input, p.time_zone);

@@ -183,7 +183,7 @@ BEGIN
         EXECUTE format($q$
             INSERT INTO %1$I.stale AS s (hour, speed, batch, marked_at)
             SELECT hour, true, true, now() FROM (
-                SELECT window_start AS hour FROM %1$I.batch_table WHERE granularity = 'hour'
+                SELECT window_start AS hour FROM %1$I.batch_counts WHERE granularity = 'hour'
                 UNION SELECT window_start FROM %1$I.speed_table WHERE granularity = 'hour'
                 UNION SELECT window_start FROM %1$I.distinct_sketches WHERE granularity = 'hour'
                 UNION SELECT %2$s FROM (SELECT DISTINCT %3$s AS bucket FROM %4$s AS e WHERE %5$s) b) h

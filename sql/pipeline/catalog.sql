@@ -38,8 +38,8 @@
 --   parts, where a part the batch has finished contributes its exact counts, and
 --   regenerates those windows' top-k lists. Rows more than a day ahead of the clock wait.
 --
--- BATCH PATH (topk.run_batch). Exact counts in <name>.batch_table, rows
---   (granularity, window_start, item, count). Progress is one watermark per granularity
+-- BATCH PATH (topk.run_batch). Exact counts in <name>.batch_counts, a row per window with
+--   its items and counts in arrays, largest first (the view batch_table: a row per item). Progress is one watermark per granularity
 --   in topk.progress: every window ending at or before done_until is final. run_batch
 --   runs, each task in its own transaction (COMMIT between windows):
 --     1. late: up to a day of stale hours already final are read again from the source,

@@ -31,14 +31,12 @@ BEGIN
     USING granularities, starts;
     EXECUTE format($q$
         INSERT INTO %1$I.top_lists (granularity, window_start, window_end, rank, item, count, error, source)
-        SELECT granularity, window_start, window_end, rank, item, count, 0, 'batch'
-        FROM (SELECT b.granularity, b.window_start, b.window_end, b.item, b.count,
-                     row_number() OVER (PARTITION BY b.granularity, b.window_start
-                                        ORDER BY b.count DESC, b.item) AS rank
-              FROM %1$I.batch_table b
-              JOIN unnest($1, $2) AS w(granularity, window_start)
-                ON b.granularity = w.granularity AND b.window_start = w.window_start) ranked
-        WHERE rank <= %2$s$q$, p.name, p.k)
+        SELECT c.granularity, c.window_start, c.window_end, u.rank, u.item, u.count, 0, 'batch'
+        FROM %1$I.batch_counts c
+        JOIN unnest($1, $2) AS w(granularity, window_start)
+          ON c.granularity = w.granularity AND c.window_start = w.window_start
+        CROSS JOIN LATERAL unnest(c.items[1:%2$s], c.counts[1:%2$s]) WITH ORDINALITY AS u(item, count, rank)$q$,
+        p.name, p.k)
     USING granularities, starts;
     PERFORM topk._analyze_lists(p);
 END $$;

@@ -35,6 +35,31 @@ BEGIN
     END LOOP;
 END $$;
 
+-- A pipeline's exact counts: a row per final window with its items and their counts in
+-- arrays, largest count first (ties by item): a few bytes per item once TOAST has
+-- compressed them, against a row of its own per item; the first k are the window's list.
+-- The view batch_table shows them a row per item.
+CREATE FUNCTION topk._create_batch(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+        CREATE TABLE %1$s.batch_counts (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            items        %2$s[] NOT NULL,
+            counts       bigint[] NOT NULL,
+            events       bigint[],
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.batch_counts IS 'batch path: exact counts per final window, items by count (largest first); events NULL: the counts';
+        CREATE VIEW %1$s.batch_table AS
+            SELECT c.granularity, c.window_start, c.window_end, u.item, u.count, coalesce(u.events, u.count) AS events
+            FROM %1$s.batch_counts c
+            CROSS JOIN LATERAL unnest(c.items, c.counts, c.events) AS u(item, count, events);
+        COMMENT ON VIEW %1$s.batch_table IS 'batch path: exact counts per final window and item'$q$,
+        quote_ident(p.name), p.item_type);
+END $$;
+
 CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -58,17 +83,9 @@ BEGIN
             count        bigint NOT NULL,
             updated_at   timestamptz NOT NULL,
             PRIMARY KEY (granularity, window_start));
-        COMMENT ON TABLE %1$s.speed_table IS 'speed path: a space-saving sketch per window not yet final in the batch';
-        CREATE TABLE %1$s.batch_table (
-            granularity  text NOT NULL,
-            window_start timestamptz NOT NULL,
-            window_end   timestamptz NOT NULL,
-            item         %2$s NOT NULL,
-            count        bigint NOT NULL,
-            events       bigint NOT NULL,
-            PRIMARY KEY (granularity, window_start, item));
-        COMMENT ON TABLE %1$s.batch_table IS 'batch path: exact counts per final window and item'$q$,
-        s, t);
+        COMMENT ON TABLE %1$s.speed_table IS 'speed path: a space-saving sketch per window not yet final in the batch'$q$,
+        s);
+    PERFORM topk._create_batch(p);
 
     -- The top-k lists the dashboards read, and the speed lists the batch replaced.
     EXECUTE format($q$

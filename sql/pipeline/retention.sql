@@ -40,7 +40,7 @@ BEGIN
         bound := least(topk.window_start('hour', now_ - p.keep_hours, p.time_zone),
                        (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'day'));
         IF bound IS NOT NULL THEN
-            FOREACH tbl IN ARRAY ARRAY['batch_table', 'speed_table', 'top_lists', 'superseded_speed_lists', 'distinct_sketches'] LOOP
+            FOREACH tbl IN ARRAY ARRAY['batch_counts', 'speed_table', 'top_lists', 'superseded_speed_lists', 'distinct_sketches'] LOOP
                 EXECUTE format('DELETE FROM %I.%I WHERE granularity = ''hour'' AND window_end <= $1', p.name, tbl)
                 USING bound;
                 GET DIAGNOSTICS n = ROW_COUNT;

@@ -92,7 +92,7 @@ CREATE FUNCTION refuse_0500() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'disk full (simulated) writing % %', NEW.granularity, NEW.window_start;
 END $$;
-CREATE TRIGGER refuse BEFORE INSERT ON web.batch_table FOR EACH ROW
+CREATE TRIGGER refuse BEFORE INSERT ON web.batch_counts FOR EACH ROW
     WHEN (NEW.granularity = 'hour' AND NEW.window_start = '2024-01-02 05:00+00') EXECUTE FUNCTION refuse_0500();
 SELECT click('2024-01-02 00:00', '2024-01-03 00:00');
 UPDATE topk.pipelines SET clock = '2024-01-03 00:30+00' WHERE name = 'web';
@@ -105,7 +105,7 @@ SELECT pipeline, last_hour, last_day, failures_last_day FROM topk.pipeline_statu
 -- Its day cannot be rolled up by hand either.
 CALL topk.rollup('web', 'day', '2024-01-02');
 -- Fixed: the rerun picks up where it stopped.
-DROP TRIGGER refuse ON web.batch_table;
+DROP TRIGGER refuse ON web.batch_counts;
 CALL topk.run_batch('web');
 SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'web' ORDER BY done_until, granularity;
 SELECT * FROM check_exact('web');

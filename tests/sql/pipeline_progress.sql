@@ -63,10 +63,10 @@ BEGIN
     INSERT INTO seen SELECT current_setting('application_name'), * FROM topk.running WHERE pid = pg_backend_pid();
     RETURN NULL;
 END $$;
-CREATE TRIGGER look AFTER INSERT ON shop.batch_table FOR EACH STATEMENT EXECUTE FUNCTION look();
+CREATE TRIGGER look AFTER INSERT ON shop.batch_counts FOR EACH STATEMENT EXECUTE FUNCTION look();
 UPDATE topk.pipelines SET clock = '2024-01-01 06:10+00' WHERE name = 'shop';
 CALL topk.run('shop');
-DROP TRIGGER look ON shop.batch_table;
+DROP TRIGGER look ON shop.batch_counts;
 SHOW application_name;
 SELECT application_name, pipeline, task, window_start, waiting, wait_event,
        task_started IS NOT NULL AND task_started <= clock_timestamp() AS task_started,
@@ -78,7 +78,7 @@ FROM seen ORDER BY task_started;
 SELECT topk.create_pipeline('Größe: eine Pipeline mit einem langen Namen', 'sales', 'product', 'at', backfill => true);
 UPDATE topk.pipelines SET clock = '2024-01-01 01:10+00' WHERE name LIKE 'Größe%';
 TRUNCATE seen;
-CREATE TRIGGER look AFTER INSERT ON "Größe: eine Pipeline mit einem langen Namen".batch_table
+CREATE TRIGGER look AFTER INSERT ON "Größe: eine Pipeline mit einem langen Namen".batch_counts
     FOR EACH STATEMENT EXECUTE FUNCTION look();
 CALL topk.run_batch('Größe: eine Pipeline mit einem langen Namen');
 SELECT application_name, octet_length(application_name) AS bytes, pipeline, task, window_start FROM seen ORDER BY task_started;
@@ -94,7 +94,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(4242);
     RETURN NEW;
 END $$;
-CREATE TRIGGER hold BEFORE INSERT ON shop.batch_table FOR EACH ROW
+CREATE TRIGGER hold BEFORE INSERT ON shop.batch_counts FOR EACH ROW
     WHEN (NEW.granularity = 'hour' AND NEW.window_start = '2024-01-02 02:00+00') EXECUTE FUNCTION hold();
 CREATE ROLE regress_progress_reader;
 CREATE ROLE regress_progress_stranger;
@@ -144,7 +144,7 @@ SELECT * FROM dblink_get_result('run2') AS r(result text);
 SELECT dblink_disconnect(c) FROM unnest(ARRAY['run1', 'run2']) c;
 SELECT count(*) AS running FROM topk.running;
 SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'shop' AND granularity IN ('hour', 'day') ORDER BY 1;
-DROP TRIGGER hold ON shop.batch_table;
+DROP TRIGGER hold ON shop.batch_counts;
 
 -- Failures in topk.pipeline_status: the last one, its error, and whether its task still fails.
 SELECT pipeline, failures_last_day, last_failure, last_error, failing, running FROM topk.pipeline_status;
@@ -152,7 +152,7 @@ CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'disk full (simulated)';
 END $$;
-CREATE TRIGGER refuse BEFORE INSERT ON shop.batch_table FOR EACH ROW
+CREATE TRIGGER refuse BEFORE INSERT ON shop.batch_counts FOR EACH ROW
     WHEN (NEW.granularity = 'hour' AND NEW.window_start = '2024-01-02 07:00+00') EXECUTE FUNCTION refuse();
 INSERT INTO sales SELECT timestamptz '2024-01-02 06:00+00' + g * interval '1 minute', 1 + g % 5 FROM generate_series(0, 179) g;
 UPDATE topk.pipelines SET clock = '2024-01-02 09:10+00' WHERE name = 'shop';
@@ -160,7 +160,7 @@ CALL topk.run('shop');
 CALL topk.run_batch('shop');
 SELECT pipeline, failures_last_day, last_failure > now() - interval '1 minute' AS last_failure, last_error, failing
 FROM topk.pipeline_status WHERE pipeline = 'shop';
-DROP TRIGGER refuse ON shop.batch_table;
+DROP TRIGGER refuse ON shop.batch_counts;
 CALL topk.run_batch('shop');
 SELECT pipeline, failures_last_day, last_error, failing FROM topk.pipeline_status WHERE pipeline = 'shop';
 -- A retention that failed, then found nothing to do (its setting was removed): logged
