@@ -41,6 +41,8 @@ echo "== crash safety (tests/crash/run.sh)"
 tests/crash/run.sh 2>&1 | tee -a "$log"
 echo "== logical replication (tests/replication/run.sh)"
 tests/replication/run.sh 2>&1 | tee -a "$log"
+echo "== backup and restore (tests/dump/run.sh)"
+tests/dump/run.sh 2>&1 | tee -a "$log"
 echo "== packaging (tests/package/run.sh --debug)"
 tests/package/run.sh --debug 2>&1 | tee -a "$log"
 echo "== benchmark smoke run (scripts/bench.sh --smoke: the command must not rot; speed is not checked)"
@@ -49,6 +51,6 @@ scripts/bench.sh --smoke --no-build 2>&1 | tail -40
 # One closing line for the whole suite (set -o pipefail has stopped us on any failure).
 rust=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 0}')
 sql=$(grep -o 'All [0-9]* tests passed' "$log" | awk '{s += $2} END {print s + 0}')
-eco=$(grep -oE '^(doctest|clients|cron|crash|replication|package): [0-9]+ passed' "$log" | awk '{s += $2} END {print s + 0}')
-echo "== all tests passed: $rust Rust tests (core and #[pg_test]), $sql SQL scenarios, $eco doc/client/cron/crash/replication/package checks"
+eco=$(grep -oE '^(doctest|clients|cron|crash|replication|dump|package): [0-9]+ passed' "$log" | awk '{s += $2} END {print s + 0}')
+echo "== all tests passed: $rust Rust tests (core and #[pg_test]), $sql SQL scenarios, $eco doc/client/cron/crash/replication/dump/package checks"
 echo "total: $((rust + sql + eco)) passed, 0 failed"

@@ -269,3 +269,36 @@ pg_function!(fn topk_capture(fcinfo) {
     }
     pg_sys::Datum::from(0usize)
 });
+
+pg_function!(
+/// `topk._attaches_partition(pg_ddl_command)`: whether a command an event trigger sees
+/// (the `command` of `pg_event_trigger_ddl_commands()`) is an ALTER TABLE that attached
+/// a partition. topk._ddl_watch gives the tables that joined a source's partition tree
+/// their capture triggers after such a command or a CREATE TABLE only: any other ALTER
+/// TABLE of a member (pg_restore's ADD CONSTRAINT and ENABLE ALWAYS TRIGGER, while the
+/// capture triggers it restores next do not exist yet) changes no partition tree.
+/// A `pg_ddl_command` exists only inside an event trigger (the type has no input
+/// function): the argument points at the command PostgreSQL collected.
+fn topk_attaches_partition(fcinfo) {
+    let Some(d) = crate::fmgr::arg(fcinfo, 0) else {
+        (*fcinfo).isnull = true;
+        return pg_sys::Datum::from(0usize);
+    };
+    let cmd = d.cast_mut_ptr::<pg_sys::CollectedCommand>();
+    let mut attaches = false;
+    if !cmd.is_null() && (*cmd).type_ == pg_sys::CollectedCommandType::SCT_AlterTable {
+        let subcmds = (*cmd).d.alterTable.subcmds;
+        let n = if subcmds.is_null() { 0 } else { (*subcmds).length as usize };
+        for i in 0..n {
+            let sub = (*(*subcmds).elements.add(i)).ptr_value as *const pg_sys::CollectedATSubcmd;
+            let tree = if sub.is_null() { std::ptr::null_mut() } else { (*sub).parsetree };
+            if !tree.is_null()
+                && (*tree).type_ == pg_sys::NodeTag::T_AlterTableCmd
+                && (*(tree as *const pg_sys::AlterTableCmd)).subtype == pg_sys::AlterTableType::AT_AttachPartition
+            {
+                attaches = true;
+            }
+        }
+    }
+    pg_sys::Datum::from(attaches)
+});

@@ -21,11 +21,18 @@ CREATE FUNCTION topk._capture() RETURNS trigger
 COMMENT ON FUNCTION topk._capture() IS
     'statement trigger of a pipeline''s source: marks the hours a statement changed in <pipeline>.changes';
 
--- The tables of a source's partition tree (the source itself when it is not partitioned).
+-- The tables of a source's partition tree (the source itself when it is not partitioned),
+-- from the catalog: like pg_partition_tree(), but it locks none of them (see _ddl_watch).
+-- A partition being detached (DETACH … CONCURRENTLY) has left it.
 CREATE FUNCTION topk._members(source regclass) RETURNS regclass[]
 LANGUAGE sql STABLE
-RETURN (SELECT coalesce(array_agg(t.relid ORDER BY t.level, t.relid), ARRAY[source])
-        FROM pg_catalog.pg_partition_tree(source) t);
+RETURN (WITH RECURSIVE tree (relid, level) AS (
+            SELECT source::oid, 0
+            UNION ALL
+            SELECT i.inhrelid, t.level + 1 FROM tree t
+            JOIN pg_catalog.pg_inherits i ON i.inhparent = t.relid AND NOT i.inhdetachpending
+            JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid AND c.relispartition)
+        SELECT array_agg(t.relid::regclass ORDER BY t.level, t.relid) FROM tree t);
 
 -- The capture triggers of a pipeline on one table: one per operation (a trigger with
 -- transition tables serves one event), named <trigger_name>_ins/_upd/_del/_trunc, and on
@@ -229,15 +236,34 @@ LANGUAGE sql STABLE AS $$
     WHERE a.attrelid = source AND a.attnum = _column.attnum AND NOT a.attisdropped
 $$;
 
+-- Whether a command (an event trigger's pg_event_trigger_ddl_commands().command) is an
+-- ALTER TABLE that attached a partition (src/capture.rs).
+CREATE FUNCTION topk._attaches_partition(command pg_ddl_command) RETURNS boolean
+    STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_attaches_partition';
+REVOKE EXECUTE ON FUNCTION topk._attaches_partition(pg_ddl_command) FROM PUBLIC;
+
 -- After DDL on a source or its partitions: a renamed column is followed; a retyped or
 -- dropped column is refused; a table that joined the partition tree gets the capture
 -- triggers and one that left it loses them, and the hours of their rows are marked.
+--
+-- pg_dump and pg_restore: a restore creates the extension (empty catalog), the tables,
+-- their partitions, loads every table's rows (topk.pipelines and the pipelines' tables
+-- among them: pg_extension_config_dump), then adds the constraints and the capture
+-- triggers as they were dumped, each with ALTER TABLE … ENABLE ALWAYS TRIGGER. Those
+-- ALTER TABLEs fire this watch while members of the tree still lack the triggers the
+-- restore creates next: only a CREATE TABLE or an ATTACH PARTITION makes a table join,
+-- so only then are missing triggers installed (else the restore's own CREATE TRIGGER
+-- fails: already exists). (The columns' numbers in the restored catalog rows are those
+-- of the restored tables: topk._pipelines_columns.) It reads the partition trees from
+-- pg_inherits, taking no lock: pg_restore -j runs ALTER TABLEs of several partitions at
+-- once, and their watches would deadlock on each other's partition.
 CREATE FUNCTION topk._ddl_watch() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p topk.pipelines;
     c record;
     touched oid[];
+    joining boolean;   -- the command may have added tables to a partition tree
     members oid[];
     member oid;
     col record;
@@ -249,7 +275,8 @@ BEGIN
     IF NOT EXISTS (SELECT FROM topk.pipelines) OR current_setting('topk.own_ddl', true) = 'on' THEN
         RETURN;
     END IF;
-    SELECT array_agg(objid) INTO touched FROM pg_event_trigger_ddl_commands()
+    SELECT array_agg(objid), bool_or(command_tag = 'CREATE TABLE' OR topk._attaches_partition(command))
+    INTO touched, joining FROM pg_event_trigger_ddl_commands()
     WHERE classid = 'pg_class'::regclass AND object_type IN ('table', 'table column');
     IF touched IS NULL THEN
         RETURN;
@@ -300,6 +327,7 @@ BEGIN
         END IF;
         -- tables that joined it (created or attached as partitions): captured, and their
         -- rows (if any) counted
+        CONTINUE WHEN NOT coalesce(joining, false);
         FOREACH member IN ARRAY members LOOP
             CONTINUE WHEN topk._captured(p, member);
             PERFORM topk._install_capture(p, member);

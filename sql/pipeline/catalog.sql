@@ -119,8 +119,12 @@ CREATE TABLE topk.pipelines (
 COMMENT ON TABLE topk.pipelines IS
     'one row per pipeline; the settings (allowed_lateness, keep_*, clock) can be changed with UPDATE';
 
+-- No foreign key to topk.pipelines: pg_restore -j loads the rows of the extension's
+-- tables (pg_extension_config_dump) in parallel, these maybe before those of
+-- topk.pipelines, and the key would refuse them. drop_pipeline deletes them; the policy
+-- below admits only rows of one's own pipelines.
 CREATE TABLE topk.progress (
-    pipeline     text NOT NULL REFERENCES topk.pipelines ON DELETE CASCADE,
+    pipeline     text NOT NULL,             -- a pipeline of topk.pipelines
     granularity  text NOT NULL,
     done_until   timestamptz,   -- every window of this granularity ending at or before this is final
     last_done    timestamptz,   -- start of the last window a task finalised
@@ -197,4 +201,27 @@ BEGIN
 END $$;
 CREATE TRIGGER guard BEFORE UPDATE ON topk.pipelines
     FOR EACH ROW EXECUTE FUNCTION topk._pipelines_guard();
+
+-- The number of a table's column (NULL: no such column).
+CREATE FUNCTION topk._attnum(tbl regclass, name text) RETURNS smallint
+LANGUAGE sql STABLE
+RETURN (SELECT a.attnum FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = tbl AND a.attname = name AND a.attnum > 0 AND NOT a.attisdropped);
+
+-- A catalog row's column numbers are those of its source as it is when the row comes in.
+-- pg_restore loads the dumped rows (pg_extension_config_dump) into tables pg_dump made
+-- again without their dropped columns, where the columns may have other numbers; their
+-- names are right at that moment (topk._ddl_watch follows renames by number from then
+-- on). ALWAYS: also when session_replication_role is replica.
+CREATE FUNCTION topk._pipelines_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.item_attnum := coalesce(topk._attnum(NEW.source, NEW.item_column), NEW.item_attnum);
+    NEW.time_attnum := coalesce(topk._attnum(NEW.source, NEW.time_column), NEW.time_attnum);
+    NEW.weight_attnum := coalesce(topk._attnum(NEW.source, NEW.weight_column), NEW.weight_attnum);
+    NEW.distinct_attnum := coalesce(topk._attnum(NEW.source, NEW.distinct_column), NEW.distinct_attnum);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER columns BEFORE INSERT ON topk.pipelines
+    FOR EACH ROW EXECUTE FUNCTION topk._pipelines_columns();
+ALTER TABLE topk.pipelines ENABLE ALWAYS TRIGGER columns;
 

@@ -64,5 +64,7 @@ SET item_attnum = (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = p
                      WHERE attrelid = p.source AND attname = p.distinct_column);
 ALTER TABLE topk.pipelines ALTER COLUMN item_attnum SET NOT NULL, ALTER COLUMN time_attnum SET NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('topk.job_log_id_seq', '');
+-- pg_restore -j loads topk.progress and topk.pipelines in parallel (catalog.sql).
+ALTER TABLE topk.progress DROP CONSTRAINT progress_pipeline_fkey;
 
 -- The 0.4.0 pipeline follows.
