@@ -148,37 +148,11 @@ DELETE FROM sales WHERE id % 31 = 0;
 
 -- The checks' functions (dumped and restored with the rest).
 CREATE SCHEMA dumptest;
--- Every final window of every granularity against GROUP BY over the source (as in
--- tests/sql/pipeline_capture.sql): windows, rows, and rows that differ either way.
-CREATE FUNCTION dumptest.check_exact(pipeline text)
-RETURNS TABLE (granularity text, windows bigint, batch_rows bigint, mismatches bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-    p topk.pipelines;
-    g record;
-BEGIN
-    SELECT * INTO p FROM topk.pipelines WHERE name = pipeline;
-    FOR g IN SELECT pr.granularity, pr.done_until FROM topk.progress pr JOIN topk.granularities gr USING (granularity)
-             WHERE pr.pipeline = p.name AND pr.done_until IS NOT NULL ORDER BY gr.level LOOP
-        RETURN QUERY EXECUTE format($q$
-            WITH b AS (
-                SELECT window_start, item, count FROM %1$I.batch_table WHERE granularity = $1
-            ), s AS (
-                SELECT topk.window_start($1, e.%2$I, %4$L) AS window_start, e.%3$I AS item, %5$s AS count
-                FROM %6$s e
-                WHERE e.%3$I IS NOT NULL AND e.%2$I > '-infinity' AND e.%2$I < 'infinity'
-                  AND topk.window_end($1, topk.window_start($1, e.%2$I, %4$L), %4$L) <= $2 AND %7$s
-                GROUP BY 1, 2
-            )
-            SELECT $1, (SELECT count(DISTINCT window_start) FROM b), (SELECT count(*) FROM b),
-                   (SELECT count(*) FROM ((SELECT * FROM b EXCEPT ALL SELECT * FROM s)
-                                          UNION ALL (SELECT * FROM s EXCEPT ALL SELECT * FROM b)) d)$q$,
-            p.name, p.time_column, p.item_column, p.time_zone,
-            CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)::bigint', p.weight_column) END,
-            p.source, CASE WHEN p.weight_column IS NULL THEN 'true' ELSE format('e.%I >= 0', p.weight_column) END)
-        USING g.granularity, g.done_until;
-    END LOOP;
-END $$;
+-- Every final window of every granularity against GROUP BY over the source: the
+-- scenarios' check_exact, made in this schema.
+SET search_path = dumptest;
+\i tests/sql/include/checks.sql
+RESET search_path;
 -- The content of every table of the given schemas: rows and a digest of their text.
 CREATE FUNCTION dumptest.tables(schemas text[]) RETURNS TABLE (tbl text, n bigint, digest text)
 LANGUAGE plpgsql AS $$

@@ -1,5 +1,5 @@
 -- Checks of the pipelines against GROUP BY over their sources, shared by the scenarios
--- (\ir include/checks.sql) and tests/replication/run.sh.
+-- (\i tests/sql/include/checks.sql, from the repository), tests/replication/run.sh and tests/dump/run.sh.
 
 -- Every final window of every granularity against GROUP BY over the source: windows,
 -- rows, and rows that differ (in either direction); the distinct counts too.
