@@ -693,19 +693,9 @@ CREATE TYPE topk.task_result AS (
     windows      bigint      -- speed and late tasks: windows updated
 );
 
--- The dashboards' query (one window's first rows by rank) should read the primary key in
--- rank order and stop after a few rows. Before top_lists has statistics the planner
--- takes a window for a couple of rows and sorts all k of them instead (3 times slower):
--- the first lists written analyze the table; autovacuum keeps the statistics after that.
-CREATE FUNCTION topk._analyze_lists(p topk.pipelines) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT c.reltuples < 0 FROM pg_catalog.pg_class c WHERE c.oid = format('%I.top_lists', p.name)::regclass) THEN
-        EXECUTE format('ANALYZE %I.top_lists', p.name);
-    END IF;
-END $$;
-
--- Regenerates the top-k lists of some windows of a pipeline from its exact counts (in one
--- statement pair, inside the caller's transaction: readers see the old or the new list).
+-- Regenerates the top-k lists of some windows of a pipeline from its exact counts: the
+-- first k of each window's counts (inside the caller's transaction: readers see the old
+-- or the new list).
 CREATE FUNCTION topk._batch_lists(p topk.pipelines, granularities text[], starts timestamptz[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -715,15 +705,13 @@ BEGIN
         WHERE t.granularity = w.granularity AND t.window_start = w.window_start$q$, p.name)
     USING granularities, starts;
     EXECUTE format($q$
-        INSERT INTO %1$I.top_lists (granularity, window_start, window_end, rank, item, count, error, source)
-        SELECT c.granularity, c.window_start, c.window_end, u.rank, u.item, u.count, 0, 'batch'
+        INSERT INTO %1$I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
+        SELECT c.granularity, c.window_start, c.window_end, 'batch', c.items[1:%2$s], c.counts[1:%2$s], NULL
         FROM %1$I.batch_counts c
         JOIN unnest($1, $2) AS w(granularity, window_start)
-          ON c.granularity = w.granularity AND c.window_start = w.window_start
-        CROSS JOIN LATERAL unnest(c.items[1:%2$s], c.counts[1:%2$s]) WITH ORDINALITY AS u(item, count, rank)$q$,
+          ON c.granularity = w.granularity AND c.window_start = w.window_start$q$,
         p.name, p.k)
     USING granularities, starts;
-    PERFORM topk._analyze_lists(p);
 END $$;
 
 -- Regenerates the top-k lists of some windows from their speed sketches.
@@ -736,18 +724,19 @@ BEGIN
         WHERE t.granularity = w.granularity AND t.window_start = w.window_start$q$, p.name)
     USING granularities, starts;
     EXECUTE format($q$
-        INSERT INTO %1$I.top_lists (granularity, window_start, window_end, rank, item, count, error, source)
-        SELECT s.granularity, s.window_start, s.window_end,
-               row_number() OVER (PARTITION BY s.granularity, s.window_start
-                                  ORDER BY i.count DESC, i.item),
-               i.item, i.count, i.error, 'speed'
+        INSERT INTO %1$I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
+        SELECT s.granularity, s.window_start, s.window_end, 'speed', l.items, l.counts, l.errors
         FROM %1$I.speed_table s
         JOIN unnest($1, $2) AS w(granularity, window_start)
           ON s.granularity = w.granularity AND s.window_start = w.window_start
-        CROSS JOIN LATERAL @extschema@.topk_items(s.sketch, %2$s, NULL::%3$s) AS i$q$,
+        CROSS JOIN LATERAL (
+            SELECT array_agg(i.item ORDER BY i.count DESC, i.item) AS items,
+                   array_agg(i.count ORDER BY i.count DESC, i.item) AS counts,
+                   array_agg(i.error ORDER BY i.count DESC, i.item) AS errors
+            FROM @extschema@.topk_items(s.sketch, %2$s, NULL::%3$s) AS i) l
+        WHERE l.items IS NOT NULL$q$,
         p.name, p.k, p.item_type)
     USING granularities, starts;
-    PERFORM topk._analyze_lists(p);
 END $$;
 
 -- The speed rows of windows [from, to) of a granularity are superseded by the batch:
@@ -759,14 +748,14 @@ BEGIN
         WITH retired AS (
             DELETE FROM %1$I.top_lists
             WHERE granularity = $1 AND window_start >= $2 AND window_start < $3 AND source = 'speed'
-            RETURNING granularity, window_start, window_end, rank, item, count, error
+            RETURNING granularity, window_start, window_end, items, counts, errors
         )
         INSERT INTO %1$I.superseded_speed_lists AS old
-              (granularity, window_start, window_end, rank, item, count, error, superseded_at)
-        SELECT granularity, window_start, window_end, rank, item, count, error, now() FROM retired
-        ON CONFLICT (granularity, window_start, rank) DO UPDATE
-            SET item = excluded.item, count = excluded.count, error = excluded.error,
-                superseded_at = excluded.superseded_at$q$, p.name)
+              (granularity, window_start, window_end, items, counts, errors, superseded_at)
+        SELECT granularity, window_start, window_end, items, counts, coalesce(errors, '{}'), now() FROM retired
+        ON CONFLICT (granularity, window_start) DO UPDATE
+            SET window_end = excluded.window_end, items = excluded.items, counts = excluded.counts,
+                errors = excluded.errors, superseded_at = excluded.superseded_at$q$, p.name)
     USING granularity, from_start, to_start;
     EXECUTE format('DELETE FROM %I.speed_table WHERE granularity = $1 AND window_start >= $2 AND window_start < $3',
                    p.name)
@@ -838,6 +827,42 @@ BEGIN
         quote_ident(p.name), p.item_type);
 END $$;
 
+-- A pipeline's top-k lists: a row per window with its first k items, their counts and
+-- their errors in arrays, by rank (errors NULL: exact, all 0); the view top_<k> shows
+-- them a row per rank. Also the speed lists the batch replaced, for topk.accuracy.
+CREATE FUNCTION topk._create_lists(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+        CREATE TABLE %1$s.top_lists (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            source       text NOT NULL CHECK (source IN ('batch', 'speed')),
+            items        %2$s[] NOT NULL,
+            counts       bigint[] NOT NULL,
+            errors       bigint[],
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window, by rank: batch when final, else speed; errors NULL: all 0';
+        CREATE TABLE %1$s.superseded_speed_lists (
+            granularity   text NOT NULL,
+            window_start  timestamptz NOT NULL,
+            window_end    timestamptz NOT NULL,
+            items         %2$s[] NOT NULL,
+            counts        bigint[] NOT NULL,
+            errors        bigint[] NOT NULL,
+            superseded_at timestamptz NOT NULL,
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.superseded_speed_lists IS 'the speed top-k lists the batch replaced, by rank (see topk.accuracy)';
+        CREATE OR REPLACE VIEW %1$s.%3$I AS
+            SELECT l.granularity, l.window_start, l.window_end, u.rank::integer AS rank, u.item, u.count,
+                   coalesce(u.error, 0) AS error, l.source
+            FROM %1$s.top_lists l
+            CROSS JOIN LATERAL unnest(l.items, l.counts, l.errors) WITH ORDINALITY AS u(item, count, error, rank);
+        COMMENT ON VIEW %1$s.%3$I IS 'top-k per window: exact (source batch) where the batch has run, else the speed estimate'$q$,
+        quote_ident(p.name), p.item_type, 'top_' || p.k);
+END $$;
+
 CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -865,35 +890,7 @@ BEGIN
         s);
     PERFORM topk._create_batch(p);
 
-    -- The top-k lists the dashboards read, and the speed lists the batch replaced.
-    EXECUTE format($q$
-        CREATE TABLE %1$s.top_lists (
-            granularity  text NOT NULL,
-            window_start timestamptz NOT NULL,
-            window_end   timestamptz NOT NULL,
-            rank         integer NOT NULL,
-            item         %2$s NOT NULL,
-            count        bigint NOT NULL,
-            error        bigint NOT NULL,
-            source       text NOT NULL CHECK (source IN ('batch', 'speed')),
-            PRIMARY KEY (granularity, window_start, rank));
-        COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window: batch when final, else speed';
-        CREATE TABLE %1$s.superseded_speed_lists (
-            granularity   text NOT NULL,
-            window_start  timestamptz NOT NULL,
-            window_end    timestamptz NOT NULL,
-            rank          integer NOT NULL,
-            item          %2$s NOT NULL,
-            count         bigint NOT NULL,
-            error         bigint NOT NULL,
-            superseded_at timestamptz NOT NULL,
-            PRIMARY KEY (granularity, window_start, rank));
-        COMMENT ON TABLE %1$s.superseded_speed_lists IS 'the speed top-k lists the batch replaced (see topk.accuracy)';
-        CREATE VIEW %1$s.%3$I AS
-            SELECT granularity, window_start, window_end, rank, item, count, error, source
-            FROM %1$s.top_lists;
-        COMMENT ON VIEW %1$s.%3$I IS 'top-k per window: exact (source batch) where the batch has run, else the speed estimate'$q$,
-        s, t, 'top_' || p.k);
+    PERFORM topk._create_lists(p);
 
     -- Distinct counts.
     EXECUTE format($q$
@@ -1196,7 +1193,7 @@ BEGIN
             EXECUTE format('DELETE FROM %I.speed_table WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
             USING g.granularity, windows;
             EXECUTE format($q$
-                WITH w AS (
+                WITH w AS MATERIALIZED (
                     SELECT s AS window_start, topk.window_end(%2$L, s, %3$L) AS window_end FROM unnest($1) s
                 ), parts AS (
                     SELECT w.window_start, w.window_end, s.sketch, s.events, s.count
@@ -1228,10 +1225,13 @@ BEGIN
             EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
             USING g.granularity, windows;
             EXECUTE format($q$
+                WITH w AS MATERIALIZED (
+                    SELECT s AS window_start, topk.window_end(%2$L, s, %3$L) AS window_end FROM unnest($1) s
+                )
                 INSERT INTO %1$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
                 SELECT %2$L, w.window_start, w.window_end, @extschema@.hll_merge_agg(d.sketch),
                        @extschema@.hll_count(@extschema@.hll_merge_agg(d.sketch))
-                FROM (SELECT s AS window_start, topk.window_end(%2$L, s, %3$L) AS window_end FROM unnest($1) s) w
+                FROM w
                 JOIN %1$I.distinct_sketches d
                   ON d.granularity = %4$L AND d.window_start >= w.window_start AND d.window_start < w.window_end
                 GROUP BY w.window_start, w.window_end$q$,
@@ -1330,6 +1330,7 @@ DECLARE
     bucket record := topk._hour_sql(p, 'e');
     from_source timestamptz[];
     from_parts timestamptz[];
+    cluster timestamptz[];
     w timestamptz;
     n bigint;
     m bigint;
@@ -1339,9 +1340,9 @@ DECLARE
                            ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
                                        p.weight_column, topk._valid_sql(p, 'e')) END;
     bad bigint;
-    -- the events of each item when they differ from its count (a weighted pipeline)
-    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]'
-                            ELSE 'array_agg(events ORDER BY count DESC, item)' END;
+    -- the events of each item when they differ from its count (a weighted pipeline); the
+    -- arrays are aggregated from rows sorted by window, count (largest first) and item
+    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]' ELSE 'array_agg(events)' END;
 BEGIN
     rows_read := 0;
     rows_written := 0;
@@ -1355,48 +1356,84 @@ BEGIN
                                 OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
                                                             <= coalesce(hours_purged, '-infinity'))))
     INTO from_source, from_parts FROM unnest(windows) x;
+    -- hours: one scan of the source per cluster of hours (less than a day apart), grouped
+    -- by hour and item
+    IF granularity = 'hour' THEN
+        EXECUTE format('DELETE FROM %I.rejects WHERE hour = ANY ($1)', p.name) USING from_source;
+        FOR cluster IN SELECT c FROM topk._clusters(from_source) c LOOP
+            EXECUTE format($q$
+                WITH grouped AS MATERIALIZED (
+                    SELECT %8$s AS hour, item, count, events, rejected
+                    FROM (SELECT %9$s AS bucket, e.%2$I AS item, %3$s AS count,
+                                 count(*) FILTER (WHERE %5$s) AS events, count(*) FILTER (WHERE NOT (%5$s)) AS rejected
+                          FROM %4$s AS e
+                          WHERE %6$s
+                          GROUP BY 1, 2) b
+                ), wanted AS MATERIALIZED (
+                    SELECT g.* FROM grouped g JOIN unnest($1) AS w(hour) ON w.hour = g.hour
+                ), sorted AS (
+                    SELECT * FROM wanted WHERE events > 0 ORDER BY hour, count DESC, item
+                ), written AS (
+                    INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+                    SELECT 'hour', hour, topk.window_end('hour', hour, %10$L), array_agg(item), array_agg(count), %7$s
+                    FROM sorted
+                    GROUP BY hour
+                ), rejected AS (
+                    INSERT INTO %1$I.rejects (hour, events, counted_at)
+                    SELECT hour, sum(rejected), now() FROM wanted GROUP BY hour HAVING sum(rejected) > 0
+                )
+                SELECT coalesce(sum(events), 0), count(*) FILTER (WHERE events > 0), coalesce(sum(rejected), 0)
+                FROM wanted$q$,
+                p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+                events_sql, format(bucket.hour, 'bucket'), bucket.key, p.time_zone)
+            INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
+            rows_read := rows_read + n + bad;
+            rows_written := rows_written + m;
+        END LOOP;
+        from_source := NULL;
+    END IF;
+    -- other windows from the source (where retention removed their hours): one at a time
     FOREACH w IN ARRAY coalesce(from_source, '{}') LOOP
         EXECUTE format($q$
             WITH grouped AS (
-                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events,
-                       count(*) FILTER (WHERE NOT (%5$s)) AS rejected
+                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events
                 FROM %4$s AS e
                 WHERE %6$s
                 GROUP BY e.%2$I
+            ), sorted AS (
+                SELECT * FROM grouped WHERE events > 0 ORDER BY count DESC, item
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, $2, $3, array_agg(item ORDER BY count DESC, item), array_agg(count ORDER BY count DESC, item),
-                       %7$s
-                FROM grouped WHERE events > 0
+                SELECT $1, $2, $3, array_agg(item), array_agg(count), %7$s
+                FROM sorted
                 HAVING count(*) > 0
             )
-            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0),
-                   coalesce(sum(rejected), 0)
+            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0)
             FROM grouped$q$,
             p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
             events_sql)
-        INTO n, m, bad USING granularity, w, topk.window_end(granularity, w, p.time_zone);
-        IF granularity = 'hour' THEN
-            PERFORM topk._count_rejects(p, w, bad);
-        END IF;
-        rows_read := rows_read + n + bad;
+        INTO n, m USING granularity, w, topk.window_end(granularity, w, p.time_zone);
+        rows_read := rows_read + n;
         rows_written := rows_written + m;
     END LOOP;
     IF from_parts IS NOT NULL THEN
         EXECUTE format($q$
-            WITH parts AS (
+            WITH w AS MATERIALIZED (
+                SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s
+            ), parts AS (
                 SELECT w.window_start, w.window_end, b.item, b.count, b.events
-                FROM (SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s) w
+                FROM w
                 JOIN %1$I.batch_table b
                   ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
             ), grouped AS (
                 SELECT window_start, window_end, item, sum(count)::bigint AS count, sum(events)::bigint AS events
                 FROM parts GROUP BY window_start, window_end, item
+            ), sorted AS (
+                SELECT * FROM grouped ORDER BY window_start, window_end, count DESC, item
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, window_start, window_end, array_agg(item ORDER BY count DESC, item),
-                       array_agg(count ORDER BY count DESC, item), %3$s
-                FROM grouped GROUP BY window_start, window_end
+                SELECT $1, window_start, window_end, array_agg(item), array_agg(count), %3$s
+                FROM sorted GROUP BY window_start, window_end
             )
             SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM grouped)$q$, p.name, p.time_zone, events_sql)
         INTO n, m USING granularity, from_parts, g.rolls_up;
@@ -1509,9 +1546,31 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Rolls up one window (and, when it has nothing to roll up, the following windows that
--- have nothing either and are ready too), in the caller's transaction. Returns NULL if
--- another run already did it.
+-- How much one rollup task does at most: after an outage (or a backfill) the batch works
+-- through its backlog in transactions of up to about 2M events of the source (hours, by
+-- the planner's estimate; the setting topk.events_per_task changes it) and up to 31
+-- windows of the other granularities.
+CREATE FUNCTION topk._events_per_task() RETURNS bigint LANGUAGE sql STABLE
+RETURN greatest(coalesce(nullif(current_setting('topk.events_per_task', true), '')::bigint, 2000000), 1);
+CREATE FUNCTION topk._windows_per_task(granularity text) RETURNS integer LANGUAGE sql IMMUTABLE
+RETURN CASE granularity WHEN 'hour' THEN 24 * 31 ELSE 31 END;
+
+-- The planner's estimate of the source's rows in the hours [lo, hi).
+CREATE FUNCTION topk._estimate_rows(p topk.pipelines, lo timestamptz, hi timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM %s AS e WHERE %s', p.source,
+                   topk._range_sql(p, 'e', quote_literal(lo) || '::timestamptz', quote_literal(hi) || '::timestamptz'))
+    INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint;
+END $$;
+
+-- Rolls up the next window of a granularity and the ones after it that are ready too (up
+-- to _windows_per_task and _events_per_task), in the caller's transaction; when none of
+-- them has anything to roll up, also the following windows that have nothing either and
+-- are ready. Returns NULL if another run already did it.
 CREATE FUNCTION topk._rollup(pipeline_name text, granularity text, start timestamptz) RETURNS topk.task_result
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -1522,6 +1581,8 @@ DECLARE
     finish timestamptz := topk.window_end(granularity, start, p.time_zone);
     ready_until timestamptz;
     next_input timestamptz;
+    windows timestamptz[] := ARRAY[start];
+    estimate bigint;
 BEGIN
     IF (SELECT done_until FROM topk.progress pr
         WHERE pr.pipeline = p.name AND pr.granularity = _rollup.granularity) > start THEN
@@ -1535,6 +1596,29 @@ BEGIN
     r.window_start := start;
     r.rows_read := 0;
     r.rows_written := 0;
+    -- the windows are ready until the clock (less the allowed lateness) and the end of
+    -- the final windows they roll up
+    ready_until := least(topk._clock(p) - p.allowed_lateness,
+                         (SELECT done_until FROM topk.progress pr
+                          WHERE pr.pipeline = p.name AND pr.granularity = g.rolls_up));
+    ready_until := topk.window_start(granularity, ready_until, p.time_zone);
+    -- (after a failed attempt at a task that may have held this window, one window at a
+    -- time: the windows before the one that fails become final)
+    WHILE finish < ready_until AND cardinality(windows) < topk._windows_per_task(granularity)
+          AND NOT EXISTS (SELECT FROM topk.job_log j
+                          WHERE j.pipeline = p.name AND j.status = 'failed' AND j.task = _rollup.granularity
+                            AND j.window_start <= start
+                            AND j.window_start > start - (topk._windows_per_task(granularity) || ' ' || granularity)::interval) LOOP
+        windows := windows || finish;
+        finish := topk.window_end(granularity, finish, p.time_zone);
+    END LOOP;
+    IF granularity = 'hour' AND cardinality(windows) > 1 AND p.mode = 'lambda' THEN
+        estimate := topk._estimate_rows(p, start, finish);
+        IF estimate > topk._events_per_task() THEN
+            windows := windows[1:greatest(1, (cardinality(windows) * topk._events_per_task() / estimate)::integer)];
+            finish := topk.window_end(granularity, windows[cardinality(windows)], p.time_zone);
+        END IF;
+    END IF;
 
     IF p.mode = 'lambda' THEN
         IF granularity = 'hour' THEN
@@ -1542,16 +1626,12 @@ BEGIN
             USING start, finish;
         END IF;
         SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
-        FROM topk._batch_windows(p, granularity, ARRAY[start]) d;
+        FROM topk._batch_windows(p, granularity, windows) d;
     END IF;
 
     -- Nothing to roll up (or kappa mode): also finalise the following windows that are
     -- ready and have no input either, as one task.
     IF r.rows_read = 0 THEN
-        ready_until := least(topk._clock(p) - p.allowed_lateness,
-                             (SELECT done_until FROM topk.progress pr
-                              WHERE pr.pipeline = p.name AND pr.granularity = g.rolls_up));
-        ready_until := topk.window_start(granularity, ready_until, p.time_zone);
         IF p.mode = 'lambda' THEN
             IF granularity = 'hour' THEN
                 EXECUTE format('SELECT min(hour) FROM %I.stale WHERE batch AND hour >= $1', p.name)
@@ -1571,7 +1651,7 @@ BEGIN
     IF p.mode = 'lambda' THEN
         PERFORM topk._supersede_speed(p, granularity, start, finish);
         IF r.rows_written > 0 THEN
-            PERFORM topk._batch_lists(p, ARRAY[granularity], ARRAY[start]);
+            PERFORM topk._batch_lists(p, array_fill(granularity, ARRAY[cardinality(windows)]), windows);
         END IF;
     END IF;
     UPDATE topk.progress pr
@@ -1580,7 +1660,6 @@ BEGIN
     WHERE pr.pipeline = p.name AND pr.granularity = _rollup.granularity;
     RETURN r;
 END $$;
-
 
 -- sql/pipeline/retention.sql
 -- Where the pipeline's retention has removed raw events: the hours before this moment
@@ -1686,6 +1765,7 @@ RETURN to_char(start AT TIME ZONE time_zone, CASE granularity WHEN 'hour' THEN '
 -- events and retention that found nothing to do, a window another run finished):
 --   topk: shop: speed: 6480 events folded into 43 windows (12 ms)
 --   topk: shop: day 2024-01-01 rolled up (936 rows read, 39 written, 3 ms)
+--   topk: shop: hour 2024-01-01 00:00 to 2024-01-01 23:00 rolled up (22464 rows read, 936 written, 25 ms)
 --   topk: shop: hour 2024-01-03 00:00 to 2024-01-03 05:00 finalised, no events (6 windows, 1 ms)
 CREATE FUNCTION topk._task_notice(p topk.pipelines, task text, r topk.task_result, took interval) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -1716,11 +1796,14 @@ BEGIN
         END IF;
         RETURN format('%sretention: %s rows deleted (%s)', who, r.rows_written, t);
     ELSE
-        IF r.rows_read > 0 THEN
-            RETURN format('%s%s %s rolled up (%s rows read, %s written, %s)', who, task,
-                          topk._window_label(task, r.window_start, p.time_zone), r.rows_read, r.rows_written, t);
-        END IF;
         last_start := topk.window_start(task, r.window_end - interval '1 microsecond', p.time_zone);
+        IF r.rows_read > 0 THEN
+            RETURN format('%s%s %s%s rolled up (%s rows read, %s written, %s)', who, task,
+                          topk._window_label(task, r.window_start, p.time_zone),
+                          CASE WHEN last_start > r.window_start
+                               THEN ' to ' || topk._window_label(task, last_start, p.time_zone) ELSE '' END,
+                          r.rows_read, r.rows_written, t);
+        END IF;
         IF last_start <= r.window_start THEN
             RETURN format('%s%s %s finalised%s (%s)', who, task, topk._window_label(task, r.window_start, p.time_zone),
                           CASE WHEN p.mode = 'lambda' THEN ', no events' ELSE '' END, t);
@@ -1824,8 +1907,9 @@ END $$;
 COMMENT ON PROCEDURE topk.run_speed(text) IS
     'speed path: folds the events captured since the last run into the window sketches and their top-k lists';
 
--- Rolls up one window now, if it is the next of its granularity, due, and its
--- dependencies are final (run_batch does this for every window that is).
+-- Rolls up a window now, if it is the next of its granularity, due, and its
+-- dependencies are final, with the ready windows after it, as one task (run_batch does
+-- this until no window is ready).
 CREATE PROCEDURE topk.rollup(name text, granularity text, window_start timestamptz) LANGUAGE plpgsql AS $$
 DECLARE
     p topk.pipelines := topk._pipeline(name);
@@ -1887,13 +1971,15 @@ END $$;
 COMMENT ON PROCEDURE topk.run_batch(text) IS
     'batch path: late events, then every rollup that is due, in dependency order, then retention';
 
+-- The batch first: the hours it finalises need no speed sketch (the speed path merges
+-- their exact counts into the open windows above them).
 CREATE PROCEDURE topk.run(name text) LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM topk._require_autocommit('topk.run');
-    CALL topk.run_speed(name);
     CALL topk.run_batch(name);
+    CALL topk.run_speed(name);
 END $$;
-COMMENT ON PROCEDURE topk.run(text) IS 'run_speed, then run_batch';
+COMMENT ON PROCEDURE topk.run(text) IS 'run_batch, then run_speed';
 
 
 -- sql/pipeline/schedule.sql
@@ -2118,22 +2204,24 @@ BEGIN
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH exact AS (
-            SELECT item, count FROM %1$I.top_lists
-            WHERE granularity = $1 AND window_start = $2 AND source = 'batch'
+            SELECT u.item, u.count FROM %1$I.top_lists l, unnest(l.items, l.counts) AS u(item, count)
+            WHERE l.granularity = $1 AND l.window_start = $2 AND l.source = 'batch'
+        ), listed AS (
+            SELECT u.item, u.count FROM %1$I.superseded_speed_lists s, unnest(s.items, s.counts) AS u(item, count)
+            WHERE s.granularity = $1 AND s.window_start = $2
         ), speed AS (
             SELECT s.item, s.count, coalesce(b.count, 0) AS exact_count
-            FROM %1$I.superseded_speed_lists s
-            LEFT JOIN %1$I.batch_table b
-              ON b.granularity = s.granularity AND b.window_start = s.window_start AND b.item = s.item
-            WHERE s.granularity = $1 AND s.window_start = $2
+            FROM listed s
+            LEFT JOIN %1$I.batch_table b ON b.granularity = $1 AND b.window_start = $2 AND b.item = s.item
         ), errors AS (
             SELECT abs(count - exact_count)::numeric / greatest(exact_count, 1) AS e FROM speed
         )
         SELECT %2$s,
                (SELECT count(*) FROM exact),
                (SELECT count(*) FROM speed),
-               round((SELECT count(*) FROM exact JOIN speed USING (item))::numeric
-                     / nullif((SELECT count(*) FROM exact), 0), 4),
+               CASE WHEN EXISTS (SELECT FROM speed)
+                    THEN round((SELECT count(*) FROM exact JOIN speed USING (item))::numeric
+                               / nullif((SELECT count(*) FROM exact), 0), 4) END,
                round((SELECT max(e) FROM errors), 4),
                round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e) FROM errors)::numeric, 4)$q$,
         p.name, p.k)
@@ -2376,13 +2464,17 @@ BEGIN
     FROM topk.progress pr WHERE pr.pipeline = p.name AND pr.granularity = trending.granularity;
     RETURN QUERY EXECUTE format($q$
         WITH now_ AS (
-            SELECT item, count FROM %1$I.top_lists WHERE granularity = $1 AND window_start = $2
+            SELECT u.item, u.count FROM %1$I.top_lists l, unnest(l.items, l.counts) AS u(item, count)
+            WHERE l.granularity = $1 AND l.window_start = $2
+        ), listed AS (
+            SELECT u.item, u.count FROM %1$I.top_lists l, unnest(l.items, l.counts) AS u(item, count)
+            WHERE l.granularity = $1 AND l.window_start = $3
         ), before AS (
             SELECT c.item,
                    coalesce(CASE WHEN $4 THEN b.count ELSE l.count END, 0) AS count
             FROM now_ c
-            LEFT JOIN %1$I.batch_table b ON b.granularity = $1 AND b.window_start = $3 AND b.item = c.item
-            LEFT JOIN %1$I.top_lists l ON l.granularity = $1 AND l.window_start = $3 AND l.item = c.item
+            LEFT JOIN %1$I.batch_table b ON $4 AND b.granularity = $1 AND b.window_start = $3 AND b.item = c.item
+            LEFT JOIN listed l ON l.item = c.item
         ), grown AS (
             SELECT c.item, b.count AS previous_count, c.count AS current_count,
                    round((c.count - b.count)::numeric / greatest(b.count, 1), 4) AS growth
@@ -2417,6 +2509,7 @@ COMMENT ON FUNCTION topk.grant_read(text, regrole) IS
 DO $$
 DECLARE
     p topk.pipelines;
+    grant_sql text;
 BEGIN
     FOR p IN SELECT * FROM topk.pipelines ORDER BY name LOOP
         PERFORM topk._create_marks(p);
@@ -2428,13 +2521,46 @@ BEGIN
             SELECT granularity, window_start, window_end, array_agg(item ORDER BY count DESC, item),
                    array_agg(count ORDER BY count DESC, item),
                    CASE WHEN %2$L THEN array_agg(events ORDER BY count DESC, item) END
-            FROM %1$I.batch_rows_0_3_0 GROUP BY 1, 2, 3;
-            DROP TABLE %1$I.batch_rows_0_3_0$q$, p.name, p.weight_column IS NOT NULL);
+            FROM %1$I.batch_rows_0_3_0 GROUP BY 1, 2, 3$q$, p.name, p.weight_column IS NOT NULL);
+        -- The top-k lists move from a row per rank to a row per window.
+        EXECUTE format('ALTER TABLE %1$I.top_lists RENAME TO top_lists_0_3_0;
+                        ALTER TABLE %1$I.superseded_speed_lists RENAME TO superseded_speed_lists_0_3_0', p.name);
+        -- (the view top_<k> is replaced, keeping its grants and the views on it: for the
+        -- while, a member of the extension, which may replace only its own objects)
+        EXECUTE format('ALTER EXTENSION topk_pg ADD VIEW %I.%I', p.name, 'top_' || p.k);
+        PERFORM topk._create_lists(p);
+        EXECUTE format('ALTER EXTENSION topk_pg DROP VIEW %I.%I', p.name, 'top_' || p.k);
+        EXECUTE format($q$
+            INSERT INTO %1$I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
+            SELECT granularity, window_start, window_end, min(source), array_agg(item ORDER BY rank),
+                   array_agg(count ORDER BY rank),
+                   CASE WHEN min(source) = 'speed' THEN array_agg(error ORDER BY rank) END
+            FROM %1$I.top_lists_0_3_0 GROUP BY 1, 2, 3;
+            INSERT INTO %1$I.superseded_speed_lists (granularity, window_start, window_end, items, counts, errors,
+                                                     superseded_at)
+            SELECT granularity, window_start, window_end, array_agg(item ORDER BY rank), array_agg(count ORDER BY rank),
+                   array_agg(error ORDER BY rank), max(superseded_at)
+            FROM %1$I.superseded_speed_lists_0_3_0 GROUP BY 1, 2, 3$q$, p.name);
+        -- who could read the old tables can read the new ones
+        FOR grant_sql IN
+            SELECT format('GRANT %s ON %I.%I TO %s', a.privilege_type, p.name, t.new,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END)
+            FROM (VALUES ('top_lists_0_3_0', 'top_lists'), ('superseded_speed_lists_0_3_0', 'superseded_speed_lists'),
+                         ('batch_rows_0_3_0', 'batch_counts'), ('batch_rows_0_3_0', 'batch_table')) t(old, new)
+            JOIN pg_catalog.pg_class c ON c.oid = format('%I.%I', p.name, t.old)::regclass
+            CROSS JOIN LATERAL aclexplode(c.relacl) a
+            WHERE a.grantee <> c.relowner LOOP
+            EXECUTE grant_sql;
+        END LOOP;
+        EXECUTE format('DROP TABLE %1$I.top_lists_0_3_0, %1$I.superseded_speed_lists_0_3_0, %1$I.batch_rows_0_3_0', p.name);
         -- created by this script, they would be the extension's (and the updater's): they
         -- are the pipeline's, and its owner's
         EXECUTE format('ALTER EXTENSION topk_pg DROP TABLE %1$I.changes; ALTER EXTENSION topk_pg DROP TABLE %1$I.stale;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects; ALTER EXTENSION topk_pg DROP TABLE %1$I.batch_counts;
                         ALTER EXTENSION topk_pg DROP VIEW %1$I.batch_table;
+                        ALTER EXTENSION topk_pg DROP TABLE %1$I.top_lists;
+                        ALTER EXTENSION topk_pg DROP TABLE %1$I.superseded_speed_lists;
+                        ALTER TABLE %1$I.top_lists OWNER TO %2$s; ALTER TABLE %1$I.superseded_speed_lists OWNER TO %2$s;
                         ALTER TABLE %1$I.changes OWNER TO %2$s; ALTER TABLE %1$I.stale OWNER TO %2$s;
                         ALTER TABLE %1$I.rejects OWNER TO %2$s; ALTER TABLE %1$I.batch_counts OWNER TO %2$s;
                         ALTER VIEW %1$I.batch_table OWNER TO %2$s', p.name, p.owner);

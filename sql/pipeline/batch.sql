@@ -49,6 +49,7 @@ DECLARE
     bucket record := topk._hour_sql(p, 'e');
     from_source timestamptz[];
     from_parts timestamptz[];
+    cluster timestamptz[];
     w timestamptz;
     n bigint;
     m bigint;
@@ -58,9 +59,9 @@ DECLARE
                            ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
                                        p.weight_column, topk._valid_sql(p, 'e')) END;
     bad bigint;
-    -- the events of each item when they differ from its count (a weighted pipeline)
-    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]'
-                            ELSE 'array_agg(events ORDER BY count DESC, item)' END;
+    -- the events of each item when they differ from its count (a weighted pipeline); the
+    -- arrays are aggregated from rows sorted by window, count (largest first) and item
+    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]' ELSE 'array_agg(events)' END;
 BEGIN
     rows_read := 0;
     rows_written := 0;
@@ -74,48 +75,84 @@ BEGIN
                                 OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
                                                             <= coalesce(hours_purged, '-infinity'))))
     INTO from_source, from_parts FROM unnest(windows) x;
+    -- hours: one scan of the source per cluster of hours (less than a day apart), grouped
+    -- by hour and item
+    IF granularity = 'hour' THEN
+        EXECUTE format('DELETE FROM %I.rejects WHERE hour = ANY ($1)', p.name) USING from_source;
+        FOR cluster IN SELECT c FROM topk._clusters(from_source) c LOOP
+            EXECUTE format($q$
+                WITH grouped AS MATERIALIZED (
+                    SELECT %8$s AS hour, item, count, events, rejected
+                    FROM (SELECT %9$s AS bucket, e.%2$I AS item, %3$s AS count,
+                                 count(*) FILTER (WHERE %5$s) AS events, count(*) FILTER (WHERE NOT (%5$s)) AS rejected
+                          FROM %4$s AS e
+                          WHERE %6$s
+                          GROUP BY 1, 2) b
+                ), wanted AS MATERIALIZED (
+                    SELECT g.* FROM grouped g JOIN unnest($1) AS w(hour) ON w.hour = g.hour
+                ), sorted AS (
+                    SELECT * FROM wanted WHERE events > 0 ORDER BY hour, count DESC, item
+                ), written AS (
+                    INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
+                    SELECT 'hour', hour, topk.window_end('hour', hour, %10$L), array_agg(item), array_agg(count), %7$s
+                    FROM sorted
+                    GROUP BY hour
+                ), rejected AS (
+                    INSERT INTO %1$I.rejects (hour, events, counted_at)
+                    SELECT hour, sum(rejected), now() FROM wanted GROUP BY hour HAVING sum(rejected) > 0
+                )
+                SELECT coalesce(sum(events), 0), count(*) FILTER (WHERE events > 0), coalesce(sum(rejected), 0)
+                FROM wanted$q$,
+                p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+                events_sql, format(bucket.hour, 'bucket'), bucket.key, p.time_zone)
+            INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
+            rows_read := rows_read + n + bad;
+            rows_written := rows_written + m;
+        END LOOP;
+        from_source := NULL;
+    END IF;
+    -- other windows from the source (where retention removed their hours): one at a time
     FOREACH w IN ARRAY coalesce(from_source, '{}') LOOP
         EXECUTE format($q$
             WITH grouped AS (
-                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events,
-                       count(*) FILTER (WHERE NOT (%5$s)) AS rejected
+                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events
                 FROM %4$s AS e
                 WHERE %6$s
                 GROUP BY e.%2$I
+            ), sorted AS (
+                SELECT * FROM grouped WHERE events > 0 ORDER BY count DESC, item
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, $2, $3, array_agg(item ORDER BY count DESC, item), array_agg(count ORDER BY count DESC, item),
-                       %7$s
-                FROM grouped WHERE events > 0
+                SELECT $1, $2, $3, array_agg(item), array_agg(count), %7$s
+                FROM sorted
                 HAVING count(*) > 0
             )
-            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0),
-                   coalesce(sum(rejected), 0)
+            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0)
             FROM grouped$q$,
             p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
             events_sql)
-        INTO n, m, bad USING granularity, w, topk.window_end(granularity, w, p.time_zone);
-        IF granularity = 'hour' THEN
-            PERFORM topk._count_rejects(p, w, bad);
-        END IF;
-        rows_read := rows_read + n + bad;
+        INTO n, m USING granularity, w, topk.window_end(granularity, w, p.time_zone);
+        rows_read := rows_read + n;
         rows_written := rows_written + m;
     END LOOP;
     IF from_parts IS NOT NULL THEN
         EXECUTE format($q$
-            WITH parts AS (
+            WITH w AS MATERIALIZED (
+                SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s
+            ), parts AS (
                 SELECT w.window_start, w.window_end, b.item, b.count, b.events
-                FROM (SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s) w
+                FROM w
                 JOIN %1$I.batch_table b
                   ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
             ), grouped AS (
                 SELECT window_start, window_end, item, sum(count)::bigint AS count, sum(events)::bigint AS events
                 FROM parts GROUP BY window_start, window_end, item
+            ), sorted AS (
+                SELECT * FROM grouped ORDER BY window_start, window_end, count DESC, item
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, window_start, window_end, array_agg(item ORDER BY count DESC, item),
-                       array_agg(count ORDER BY count DESC, item), %3$s
-                FROM grouped GROUP BY window_start, window_end
+                SELECT $1, window_start, window_end, array_agg(item), array_agg(count), %3$s
+                FROM sorted GROUP BY window_start, window_end
             )
             SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM grouped)$q$, p.name, p.time_zone, events_sql)
         INTO n, m USING granularity, from_parts, g.rolls_up;
@@ -228,9 +265,31 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Rolls up one window (and, when it has nothing to roll up, the following windows that
--- have nothing either and are ready too), in the caller's transaction. Returns NULL if
--- another run already did it.
+-- How much one rollup task does at most: after an outage (or a backfill) the batch works
+-- through its backlog in transactions of up to about 2M events of the source (hours, by
+-- the planner's estimate; the setting topk.events_per_task changes it) and up to 31
+-- windows of the other granularities.
+CREATE FUNCTION topk._events_per_task() RETURNS bigint LANGUAGE sql STABLE
+RETURN greatest(coalesce(nullif(current_setting('topk.events_per_task', true), '')::bigint, 2000000), 1);
+CREATE FUNCTION topk._windows_per_task(granularity text) RETURNS integer LANGUAGE sql IMMUTABLE
+RETURN CASE granularity WHEN 'hour' THEN 24 * 31 ELSE 31 END;
+
+-- The planner's estimate of the source's rows in the hours [lo, hi).
+CREATE FUNCTION topk._estimate_rows(p topk.pipelines, lo timestamptz, hi timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM %s AS e WHERE %s', p.source,
+                   topk._range_sql(p, 'e', quote_literal(lo) || '::timestamptz', quote_literal(hi) || '::timestamptz'))
+    INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint;
+END $$;
+
+-- Rolls up the next window of a granularity and the ones after it that are ready too (up
+-- to _windows_per_task and _events_per_task), in the caller's transaction; when none of
+-- them has anything to roll up, also the following windows that have nothing either and
+-- are ready. Returns NULL if another run already did it.
 CREATE FUNCTION topk._rollup(pipeline_name text, granularity text, start timestamptz) RETURNS topk.task_result
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -241,6 +300,8 @@ DECLARE
     finish timestamptz := topk.window_end(granularity, start, p.time_zone);
     ready_until timestamptz;
     next_input timestamptz;
+    windows timestamptz[] := ARRAY[start];
+    estimate bigint;
 BEGIN
     IF (SELECT done_until FROM topk.progress pr
         WHERE pr.pipeline = p.name AND pr.granularity = _rollup.granularity) > start THEN
@@ -254,6 +315,29 @@ BEGIN
     r.window_start := start;
     r.rows_read := 0;
     r.rows_written := 0;
+    -- the windows are ready until the clock (less the allowed lateness) and the end of
+    -- the final windows they roll up
+    ready_until := least(topk._clock(p) - p.allowed_lateness,
+                         (SELECT done_until FROM topk.progress pr
+                          WHERE pr.pipeline = p.name AND pr.granularity = g.rolls_up));
+    ready_until := topk.window_start(granularity, ready_until, p.time_zone);
+    -- (after a failed attempt at a task that may have held this window, one window at a
+    -- time: the windows before the one that fails become final)
+    WHILE finish < ready_until AND cardinality(windows) < topk._windows_per_task(granularity)
+          AND NOT EXISTS (SELECT FROM topk.job_log j
+                          WHERE j.pipeline = p.name AND j.status = 'failed' AND j.task = _rollup.granularity
+                            AND j.window_start <= start
+                            AND j.window_start > start - (topk._windows_per_task(granularity) || ' ' || granularity)::interval) LOOP
+        windows := windows || finish;
+        finish := topk.window_end(granularity, finish, p.time_zone);
+    END LOOP;
+    IF granularity = 'hour' AND cardinality(windows) > 1 AND p.mode = 'lambda' THEN
+        estimate := topk._estimate_rows(p, start, finish);
+        IF estimate > topk._events_per_task() THEN
+            windows := windows[1:greatest(1, (cardinality(windows) * topk._events_per_task() / estimate)::integer)];
+            finish := topk.window_end(granularity, windows[cardinality(windows)], p.time_zone);
+        END IF;
+    END IF;
 
     IF p.mode = 'lambda' THEN
         IF granularity = 'hour' THEN
@@ -261,16 +345,12 @@ BEGIN
             USING start, finish;
         END IF;
         SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
-        FROM topk._batch_windows(p, granularity, ARRAY[start]) d;
+        FROM topk._batch_windows(p, granularity, windows) d;
     END IF;
 
     -- Nothing to roll up (or kappa mode): also finalise the following windows that are
     -- ready and have no input either, as one task.
     IF r.rows_read = 0 THEN
-        ready_until := least(topk._clock(p) - p.allowed_lateness,
-                             (SELECT done_until FROM topk.progress pr
-                              WHERE pr.pipeline = p.name AND pr.granularity = g.rolls_up));
-        ready_until := topk.window_start(granularity, ready_until, p.time_zone);
         IF p.mode = 'lambda' THEN
             IF granularity = 'hour' THEN
                 EXECUTE format('SELECT min(hour) FROM %I.stale WHERE batch AND hour >= $1', p.name)
@@ -290,7 +370,7 @@ BEGIN
     IF p.mode = 'lambda' THEN
         PERFORM topk._supersede_speed(p, granularity, start, finish);
         IF r.rows_written > 0 THEN
-            PERFORM topk._batch_lists(p, ARRAY[granularity], ARRAY[start]);
+            PERFORM topk._batch_lists(p, array_fill(granularity, ARRAY[cardinality(windows)]), windows);
         END IF;
     END IF;
     UPDATE topk.progress pr
@@ -299,4 +379,3 @@ BEGIN
     WHERE pr.pipeline = p.name AND pr.granularity = _rollup.granularity;
     RETURN r;
 END $$;
-

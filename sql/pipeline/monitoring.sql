@@ -145,22 +145,24 @@ BEGIN
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH exact AS (
-            SELECT item, count FROM %1$I.top_lists
-            WHERE granularity = $1 AND window_start = $2 AND source = 'batch'
+            SELECT u.item, u.count FROM %1$I.top_lists l, unnest(l.items, l.counts) AS u(item, count)
+            WHERE l.granularity = $1 AND l.window_start = $2 AND l.source = 'batch'
+        ), listed AS (
+            SELECT u.item, u.count FROM %1$I.superseded_speed_lists s, unnest(s.items, s.counts) AS u(item, count)
+            WHERE s.granularity = $1 AND s.window_start = $2
         ), speed AS (
             SELECT s.item, s.count, coalesce(b.count, 0) AS exact_count
-            FROM %1$I.superseded_speed_lists s
-            LEFT JOIN %1$I.batch_table b
-              ON b.granularity = s.granularity AND b.window_start = s.window_start AND b.item = s.item
-            WHERE s.granularity = $1 AND s.window_start = $2
+            FROM listed s
+            LEFT JOIN %1$I.batch_table b ON b.granularity = $1 AND b.window_start = $2 AND b.item = s.item
         ), errors AS (
             SELECT abs(count - exact_count)::numeric / greatest(exact_count, 1) AS e FROM speed
         )
         SELECT %2$s,
                (SELECT count(*) FROM exact),
                (SELECT count(*) FROM speed),
-               round((SELECT count(*) FROM exact JOIN speed USING (item))::numeric
-                     / nullif((SELECT count(*) FROM exact), 0), 4),
+               CASE WHEN EXISTS (SELECT FROM speed)
+                    THEN round((SELECT count(*) FROM exact JOIN speed USING (item))::numeric
+                               / nullif((SELECT count(*) FROM exact), 0), 4) END,
                round((SELECT max(e) FROM errors), 4),
                round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e) FROM errors)::numeric, 4)$q$,
         p.name, p.k)

@@ -60,6 +60,42 @@ BEGIN
         quote_ident(p.name), p.item_type);
 END $$;
 
+-- A pipeline's top-k lists: a row per window with its first k items, their counts and
+-- their errors in arrays, by rank (errors NULL: exact, all 0); the view top_<k> shows
+-- them a row per rank. Also the speed lists the batch replaced, for topk.accuracy.
+CREATE FUNCTION topk._create_lists(p topk.pipelines) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+        CREATE TABLE %1$s.top_lists (
+            granularity  text NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_end   timestamptz NOT NULL,
+            source       text NOT NULL CHECK (source IN ('batch', 'speed')),
+            items        %2$s[] NOT NULL,
+            counts       bigint[] NOT NULL,
+            errors       bigint[],
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window, by rank: batch when final, else speed; errors NULL: all 0';
+        CREATE TABLE %1$s.superseded_speed_lists (
+            granularity   text NOT NULL,
+            window_start  timestamptz NOT NULL,
+            window_end    timestamptz NOT NULL,
+            items         %2$s[] NOT NULL,
+            counts        bigint[] NOT NULL,
+            errors        bigint[] NOT NULL,
+            superseded_at timestamptz NOT NULL,
+            PRIMARY KEY (granularity, window_start));
+        COMMENT ON TABLE %1$s.superseded_speed_lists IS 'the speed top-k lists the batch replaced, by rank (see topk.accuracy)';
+        CREATE OR REPLACE VIEW %1$s.%3$I AS
+            SELECT l.granularity, l.window_start, l.window_end, u.rank::integer AS rank, u.item, u.count,
+                   coalesce(u.error, 0) AS error, l.source
+            FROM %1$s.top_lists l
+            CROSS JOIN LATERAL unnest(l.items, l.counts, l.errors) WITH ORDINALITY AS u(item, count, error, rank);
+        COMMENT ON VIEW %1$s.%3$I IS 'top-k per window: exact (source batch) where the batch has run, else the speed estimate'$q$,
+        quote_ident(p.name), p.item_type, 'top_' || p.k);
+END $$;
+
 CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -87,35 +123,7 @@ BEGIN
         s);
     PERFORM topk._create_batch(p);
 
-    -- The top-k lists the dashboards read, and the speed lists the batch replaced.
-    EXECUTE format($q$
-        CREATE TABLE %1$s.top_lists (
-            granularity  text NOT NULL,
-            window_start timestamptz NOT NULL,
-            window_end   timestamptz NOT NULL,
-            rank         integer NOT NULL,
-            item         %2$s NOT NULL,
-            count        bigint NOT NULL,
-            error        bigint NOT NULL,
-            source       text NOT NULL CHECK (source IN ('batch', 'speed')),
-            PRIMARY KEY (granularity, window_start, rank));
-        COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window: batch when final, else speed';
-        CREATE TABLE %1$s.superseded_speed_lists (
-            granularity   text NOT NULL,
-            window_start  timestamptz NOT NULL,
-            window_end    timestamptz NOT NULL,
-            rank          integer NOT NULL,
-            item          %2$s NOT NULL,
-            count         bigint NOT NULL,
-            error         bigint NOT NULL,
-            superseded_at timestamptz NOT NULL,
-            PRIMARY KEY (granularity, window_start, rank));
-        COMMENT ON TABLE %1$s.superseded_speed_lists IS 'the speed top-k lists the batch replaced (see topk.accuracy)';
-        CREATE VIEW %1$s.%3$I AS
-            SELECT granularity, window_start, window_end, rank, item, count, error, source
-            FROM %1$s.top_lists;
-        COMMENT ON VIEW %1$s.%3$I IS 'top-k per window: exact (source batch) where the batch has run, else the speed estimate'$q$,
-        s, t, 'top_' || p.k);
+    PERFORM topk._create_lists(p);
 
     -- Distinct counts.
     EXECUTE format($q$

@@ -230,13 +230,17 @@ BEGIN
     FROM topk.progress pr WHERE pr.pipeline = p.name AND pr.granularity = trending.granularity;
     RETURN QUERY EXECUTE format($q$
         WITH now_ AS (
-            SELECT item, count FROM %1$I.top_lists WHERE granularity = $1 AND window_start = $2
+            SELECT u.item, u.count FROM %1$I.top_lists l, unnest(l.items, l.counts) AS u(item, count)
+            WHERE l.granularity = $1 AND l.window_start = $2
+        ), listed AS (
+            SELECT u.item, u.count FROM %1$I.top_lists l, unnest(l.items, l.counts) AS u(item, count)
+            WHERE l.granularity = $1 AND l.window_start = $3
         ), before AS (
             SELECT c.item,
                    coalesce(CASE WHEN $4 THEN b.count ELSE l.count END, 0) AS count
             FROM now_ c
-            LEFT JOIN %1$I.batch_table b ON b.granularity = $1 AND b.window_start = $3 AND b.item = c.item
-            LEFT JOIN %1$I.top_lists l ON l.granularity = $1 AND l.window_start = $3 AND l.item = c.item
+            LEFT JOIN %1$I.batch_table b ON $4 AND b.granularity = $1 AND b.window_start = $3 AND b.item = c.item
+            LEFT JOIN listed l ON l.item = c.item
         ), grown AS (
             SELECT c.item, b.count AS previous_count, c.count AS current_count,
                    round((c.count - b.count)::numeric / greatest(b.count, 1), 4) AS growth

@@ -98,7 +98,7 @@ BEGIN
             EXECUTE format('DELETE FROM %I.speed_table WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
             USING g.granularity, windows;
             EXECUTE format($q$
-                WITH w AS (
+                WITH w AS MATERIALIZED (
                     SELECT s AS window_start, topk.window_end(%2$L, s, %3$L) AS window_end FROM unnest($1) s
                 ), parts AS (
                     SELECT w.window_start, w.window_end, s.sketch, s.events, s.count
@@ -130,10 +130,13 @@ BEGIN
             EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
             USING g.granularity, windows;
             EXECUTE format($q$
+                WITH w AS MATERIALIZED (
+                    SELECT s AS window_start, topk.window_end(%2$L, s, %3$L) AS window_end FROM unnest($1) s
+                )
                 INSERT INTO %1$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
                 SELECT %2$L, w.window_start, w.window_end, @extschema@.hll_merge_agg(d.sketch),
                        @extschema@.hll_count(@extschema@.hll_merge_agg(d.sketch))
-                FROM (SELECT s AS window_start, topk.window_end(%2$L, s, %3$L) AS window_end FROM unnest($1) s) w
+                FROM w
                 JOIN %1$I.distinct_sketches d
                   ON d.granularity = %4$L AND d.window_start >= w.window_start AND d.window_start < w.window_end
                 GROUP BY w.window_start, w.window_end$q$,

@@ -23,6 +23,7 @@ RETURN to_char(start AT TIME ZONE time_zone, CASE granularity WHEN 'hour' THEN '
 -- events and retention that found nothing to do, a window another run finished):
 --   topk: shop: speed: 6480 events folded into 43 windows (12 ms)
 --   topk: shop: day 2024-01-01 rolled up (936 rows read, 39 written, 3 ms)
+--   topk: shop: hour 2024-01-01 00:00 to 2024-01-01 23:00 rolled up (22464 rows read, 936 written, 25 ms)
 --   topk: shop: hour 2024-01-03 00:00 to 2024-01-03 05:00 finalised, no events (6 windows, 1 ms)
 CREATE FUNCTION topk._task_notice(p topk.pipelines, task text, r topk.task_result, took interval) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -53,11 +54,14 @@ BEGIN
         END IF;
         RETURN format('%sretention: %s rows deleted (%s)', who, r.rows_written, t);
     ELSE
-        IF r.rows_read > 0 THEN
-            RETURN format('%s%s %s rolled up (%s rows read, %s written, %s)', who, task,
-                          topk._window_label(task, r.window_start, p.time_zone), r.rows_read, r.rows_written, t);
-        END IF;
         last_start := topk.window_start(task, r.window_end - interval '1 microsecond', p.time_zone);
+        IF r.rows_read > 0 THEN
+            RETURN format('%s%s %s%s rolled up (%s rows read, %s written, %s)', who, task,
+                          topk._window_label(task, r.window_start, p.time_zone),
+                          CASE WHEN last_start > r.window_start
+                               THEN ' to ' || topk._window_label(task, last_start, p.time_zone) ELSE '' END,
+                          r.rows_read, r.rows_written, t);
+        END IF;
         IF last_start <= r.window_start THEN
             RETURN format('%s%s %s finalised%s (%s)', who, task, topk._window_label(task, r.window_start, p.time_zone),
                           CASE WHEN p.mode = 'lambda' THEN ', no events' ELSE '' END, t);
@@ -161,8 +165,9 @@ END $$;
 COMMENT ON PROCEDURE topk.run_speed(text) IS
     'speed path: folds the events captured since the last run into the window sketches and their top-k lists';
 
--- Rolls up one window now, if it is the next of its granularity, due, and its
--- dependencies are final (run_batch does this for every window that is).
+-- Rolls up a window now, if it is the next of its granularity, due, and its
+-- dependencies are final, with the ready windows after it, as one task (run_batch does
+-- this until no window is ready).
 CREATE PROCEDURE topk.rollup(name text, granularity text, window_start timestamptz) LANGUAGE plpgsql AS $$
 DECLARE
     p topk.pipelines := topk._pipeline(name);
@@ -224,11 +229,13 @@ END $$;
 COMMENT ON PROCEDURE topk.run_batch(text) IS
     'batch path: late events, then every rollup that is due, in dependency order, then retention';
 
+-- The batch first: the hours it finalises need no speed sketch (the speed path merges
+-- their exact counts into the open windows above them).
 CREATE PROCEDURE topk.run(name text) LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM topk._require_autocommit('topk.run');
-    CALL topk.run_speed(name);
     CALL topk.run_batch(name);
+    CALL topk.run_speed(name);
 END $$;
-COMMENT ON PROCEDURE topk.run(text) IS 'run_speed, then run_batch';
+COMMENT ON PROCEDURE topk.run(text) IS 'run_batch, then run_speed';
 

@@ -176,7 +176,7 @@ BEGIN
     FOR r IN SELECT * FROM (VALUES
             ('batch_table', '*'), ('top_lists', '*'), ('distinct_sketches', '*'),
             ('speed_table', 'granularity, window_start, window_end, events, count'),
-            ('superseded_speed_lists', 'granularity, window_start, window_end, rank, item, count, error'),
+            ('superseded_speed_lists', 'granularity, window_start, window_end, items, counts, errors'),
             ('stale', 'hour, speed, batch'), ('rejects', 'hour, events'), ('changes', 'first_hour, last_hour')) v(t, cols) LOOP
         RETURN QUERY EXECUTE format('SELECT %3$L, count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), ''''))
                                      FROM (SELECT %2$s FROM %1$I.%3$I) t', pipeline, r.cols, r.t);

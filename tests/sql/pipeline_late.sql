@@ -83,8 +83,9 @@ SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'web' ORDER B
 UPDATE topk.pipelines SET clock = '2024-01-02 00:05+00' WHERE name = 'web';
 CALL topk.run_batch('web');
 SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'web' ORDER BY done_until, granularity;
+-- (a backlog of ready hours is one task; hour 03:00 had no events)
 SELECT task, window_start, window_end, rows_read, rows_written FROM topk.job_log
-WHERE pipeline = 'web' AND task IN ('hour', 'day') AND window_start >= '2024-01-01 02:00' ORDER BY id LIMIT 4;
+WHERE pipeline = 'web' AND task IN ('hour', 'day') ORDER BY id;
 SELECT * FROM check_exact('web');
 
 -- A task that fails half-way: hour 05:00 of 2024-01-02 cannot be written.
@@ -97,7 +98,11 @@ CREATE TRIGGER refuse BEFORE INSERT ON web.batch_counts FOR EACH ROW
 SELECT click('2024-01-02 00:00', '2024-01-03 00:00');
 UPDATE topk.pipelines SET clock = '2024-01-03 00:30+00' WHERE name = 'web';
 CALL topk.run_batch('web');
--- The hours before it are final and committed; it, and the day that needs it, are not.
+-- The task (the day's 24 hours) was rolled back: no hour of it is final.
+SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'web' ORDER BY done_until, granularity;
+-- The next run retries one hour at a time: the hours before it are final and committed;
+-- it, and the day that needs it, are not.
+CALL topk.run_batch('web');
 SELECT granularity, done_until FROM topk.progress WHERE pipeline = 'web' ORDER BY done_until, granularity;
 SELECT task, window_start, status, error FROM topk.job_log WHERE pipeline = 'web' AND status = 'failed';
 SELECT count(*) AS hour_0500_batch_rows FROM web.batch_table WHERE granularity = 'hour' AND window_start = '2024-01-02 05:00';

@@ -142,7 +142,8 @@ UPDATE topk.pipelines SET clock = '2024-01-01 01:05+00' WHERE name = 'small';
 CALL topk.run_batch('small');
 SELECT rank, item, count, error, source FROM small.top_4 WHERE granularity = 'hour' ORDER BY rank;
 SELECT * FROM topk.accuracy('small', 'hour', '2024-01-01');
-SELECT rank, item, count, error FROM small.superseded_speed_lists ORDER BY rank;
+SELECT u.* FROM small.superseded_speed_lists s, unnest(s.items, s.counts, s.errors) WITH ORDINALITY AS u(item, count, error, rank)
+ORDER BY rank;
 
 -- Retention: raw events older than 2 days, hourly rows older than 1 day, once the
 -- windows above them are final.

@@ -87,15 +87,16 @@ SELECT topk.drop_pipeline('Größe: eine Pipeline mit einem langen Namen');
 SELECT task, count(*) AS tasks, count(*) FILTER (WHERE pid = pg_backend_pid()) AS by_this_session
 FROM topk.job_log WHERE pipeline = 'shop' GROUP BY task ORDER BY task;
 
--- Another session's run, seen from here: a trigger holds it at hour 2024-01-02 02:00
--- until this session lets go of an advisory lock; a second run waits for the first.
+-- Another session's run, seen from here: a trigger holds it at the day 2024-01-01 (after
+-- the task of its hours) until this session lets go of an advisory lock; a second run
+-- waits for the first.
 CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(4242);
     RETURN NEW;
 END $$;
 CREATE TRIGGER hold BEFORE INSERT ON shop.batch_counts FOR EACH ROW
-    WHEN (NEW.granularity = 'hour' AND NEW.window_start = '2024-01-02 02:00+00') EXECUTE FUNCTION hold();
+    WHEN (NEW.granularity = 'day' AND NEW.window_start = '2024-01-01 00:00+00') EXECUTE FUNCTION hold();
 CREATE ROLE regress_progress_reader;
 CREATE ROLE regress_progress_stranger;
 SELECT topk.grant_read('shop', 'regress_progress_reader');
@@ -119,7 +120,7 @@ BEGIN
     END LOOP;
     RETURN false;
 END $$;
-SELECT wait_until($$SELECT EXISTS (SELECT FROM topk.running WHERE task = 'hour' AND wait_event = 'Lock: advisory')$$) AS run1_held;
+SELECT wait_until($$SELECT EXISTS (SELECT FROM topk.running WHERE task = 'day' AND wait_event = 'Lock: advisory')$$) AS run1_held;
 SELECT dblink_send_query('run2', $$CALL topk.run_speed('shop')$$);
 SELECT wait_until($$SELECT EXISTS (SELECT FROM topk.running WHERE waiting)$$) AS run2_waiting;
 SELECT pipeline, task, window_start, waiting, wait_event,

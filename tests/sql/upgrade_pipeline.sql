@@ -21,6 +21,15 @@ FROM generate_series(0, 599) g;
 CREATE TABLE before AS
 SELECT 'shop' AS pipeline, granularity, window_start, item, count FROM shop.batch_table
 UNION ALL SELECT 'revenue', granularity, window_start, item, count FROM revenue.batch_table;
+-- A dashboard's view on the list, a reader, and the lists as they are.
+CREATE VIEW shop_dashboard AS SELECT window_start, rank, item, count FROM shop.top_5 WHERE granularity = 'day';
+CREATE ROLE regress_upgrade_reader;
+SELECT topk.grant_read('shop', 'regress_upgrade_reader');
+GRANT SELECT ON shop_dashboard TO regress_upgrade_reader;
+CREATE TABLE lists_before AS
+SELECT granularity, window_start, rank, item, count, error, source FROM shop.top_5;
+CREATE TABLE superseded_before AS
+SELECT granularity, window_start, rank, item, count, error FROM shop.superseded_speed_lists;
 
 ALTER EXTENSION topk_pg UPDATE TO '0.4.0';
 SELECT extversion FROM pg_extension WHERE extname = 'topk_pg';
@@ -36,6 +45,25 @@ WHERE b.count = (SELECT count FROM shop.batch_table s WHERE b.pipeline = 'shop' 
    OR b.count = (SELECT count FROM revenue.batch_table s WHERE b.pipeline = 'revenue' AND s.granularity = b.granularity
                  AND s.window_start = b.window_start AND s.item = b.item);
 SELECT count(*) AS rows_before FROM before;
+-- The lists are kept (a row per window now), the dashboard's view and the reader's
+-- grants too.
+SELECT (SELECT count(*) FROM lists_before) AS list_rows,
+       (SELECT count(*) FROM ((TABLE lists_before EXCEPT ALL
+                               SELECT granularity, window_start, rank, item, count, error, source FROM shop.top_5)
+                              UNION ALL
+                              (SELECT granularity, window_start, rank, item, count, error, source FROM shop.top_5
+                               EXCEPT ALL TABLE lists_before)) d) AS list_differences,
+       (SELECT count(*) FROM superseded_before) AS superseded_rows,
+       (SELECT count(*) FROM (TABLE superseded_before EXCEPT ALL
+                              SELECT s.granularity, s.window_start, u.rank::integer, u.item, u.count, u.error
+                              FROM shop.superseded_speed_lists s,
+                                   unnest(s.items, s.counts, s.errors) WITH ORDINALITY AS u(item, count, error, rank)) d)
+           AS superseded_differences;
+SET ROLE regress_upgrade_reader;
+SELECT count(*) AS dashboard_rows FROM shop_dashboard;
+SELECT count(*) AS lists_read FROM shop.top_lists;
+SELECT count(*) AS counts_read FROM shop.batch_table;
+RESET ROLE;
 
 -- The next runs go on: the day of 2024-01-02, with the events the deltas held.
 UPDATE topk.pipelines SET clock = '2024-01-03 00:10+00';
@@ -65,3 +93,6 @@ CALL topk.run('revenue');
 SELECT mismatches('shop', 'count(*)') AS shop, mismatches('revenue', 'sum(cents)') AS revenue;
 SELECT count(*) AS product_1_rows FROM shop.batch_table WHERE item = 1;
 SELECT task, status, count(*) FROM topk.job_log WHERE status <> 'ok' GROUP BY 1, 2;
+DROP VIEW shop_dashboard;
+DROP OWNED BY regress_upgrade_reader;
+DROP ROLE regress_upgrade_reader;

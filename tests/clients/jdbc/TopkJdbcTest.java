@@ -120,7 +120,7 @@ public class TopkJdbcTest {
                     }
                     s.execute("SET default_transaction_read_only = off");
                     try {
-                        s.executeUpdate("DELETE FROM sales.top_1000");
+                        s.executeUpdate("DELETE FROM sales.top_lists");
                         throw new AssertionError("DELETE succeeded");
                     } catch (SQLException e) {
                         expectEq("42501", e.getSQLState(), "SQLSTATE of a write without the privilege");
