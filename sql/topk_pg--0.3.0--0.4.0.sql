@@ -182,6 +182,16 @@ CREATE FUNCTION topk.window_end(granularity text, start timestamptz, time_zone t
         WHEN 'year' THEN interval '8808 hours'
     END, time_zone);
 
+-- The windows of a granularity that contain some moments (their starts, each once): one
+-- topk.window_start per window, not per moment (a day, week, month or year is known by
+-- its wall-clock date; hours are not, where clocks go back).
+CREATE FUNCTION topk._windows_of(granularity text, moments timestamptz[], time_zone text) RETURNS timestamptz[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT array_agg(DISTINCT topk.window_start(granularity, t, time_zone) ORDER BY topk.window_start(granularity, t, time_zone))
+            FROM (SELECT min(m) AS t FROM unnest(moments) m
+                  GROUP BY CASE WHEN granularity = 'hour' THEN m
+                                ELSE date_trunc(granularity, m AT TIME ZONE time_zone) AT TIME ZONE 'UTC' END) p);
+
 ---------------------------------------------------------------------------------------
 -- Internal helpers
 ---------------------------------------------------------------------------------------
@@ -218,15 +228,25 @@ END $$;
 
 -- SQL for the hour bucket of the events of a statement, in two parts so that the
 -- per-row work is cheap: `key` (an expression on the event row, grouped by) and `hour`
--- (the bucket's start as timestamptz, computed once per group from `key`). date_bin is
--- plain arithmetic; it aligns hours in the time zone when every UTC offset the zone has
--- had or will have (1970-2050) is the same number of minutes past the hour (true of
--- UTC and most zones, including +05:30); other zones use topk._hour_start.
-CREATE FUNCTION topk._hour_sql(p topk.pipelines, alias text, OUT key text, OUT hour text)
+-- (the bucket's start as timestamptz, computed once per group from `key`); `hour_end`, the
+-- end of an hour from its start. date_bin is plain arithmetic; it aligns hours in the
+-- time zone when every UTC offset the zone has had or will have (1970-2050) is the same
+-- number of minutes past the hour (true of UTC and most zones, including +05:30: then
+-- `uniform`, every hour is 60 minutes long); other zones use topk._hour_start.
+CREATE FUNCTION topk._hour_sql(p topk.pipelines, alias text, OUT key text, OUT hour text, OUT hour_end text,
+                               OUT uniform boolean)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     offsets_agree boolean;
 BEGIN
+    SELECT count(DISTINCT (extract(epoch FROM (t AT TIME ZONE p.time_zone) - (t AT TIME ZONE 'UTC'))::bigint
+                           % 3600 + 3600) % 3600) = 1
+    INTO offsets_agree
+    FROM generate_series(timestamptz '1970-01-01 00:00+00', '2050-01-01 00:00+00', interval '1 month') t;
+    -- (the end of the hour that starts at %s: an hour later, where hours are UTC hours)
+    uniform := offsets_agree;
+    hour_end := CASE WHEN offsets_agree THEN '(%s + interval ''1 hour'')'
+                     ELSE format('topk.window_end(''hour'', %%s, %L)', p.time_zone) END;
     IF p.time_type = 'timestamp' THEN
         key := format('date_bin(''1 hour'', %s.%I, timestamp ''2000-01-01'')', alias, p.time_column);
         hour := format('(%%s AT TIME ZONE %L)', p.time_zone);
@@ -234,10 +254,6 @@ BEGIN
         key := format('%s.%I', alias, p.time_column);
         hour := format('(%%s::timestamp AT TIME ZONE %L)', p.time_zone);
     ELSE
-        SELECT count(DISTINCT (extract(epoch FROM (t AT TIME ZONE p.time_zone) - (t AT TIME ZONE 'UTC'))::bigint
-                               % 3600 + 3600) % 3600) = 1
-        INTO offsets_agree
-        FROM generate_series(timestamptz '1970-01-01 00:00+00', '2050-01-01 00:00+00', interval '1 month') t;
         IF offsets_agree THEN
             key := format('date_bin(''1 hour'', %s.%I, %L::timestamptz)', alias, p.time_column,
                           timestamp '2000-01-01' AT TIME ZONE p.time_zone);
@@ -472,7 +488,12 @@ DECLARE
     undated boolean;
     bucket record := topk._hour_sql(p, 'e');
     mark record := topk._mark_range_sql(p);
+    q topk.pipelines := p;
+    moment record;  -- the hour bucket of a moment x.x (timestamptz)
 BEGIN
+    q.time_type := 'timestamptz';
+    q.time_column := 'x';
+    moment := topk._hour_sql(q, 'x');
     EXECUTE format($q$
         WITH taken AS (
             DELETE FROM %1$I.changes RETURNING first_hour, last_hour, marked_at
@@ -481,7 +502,7 @@ BEGIN
             FROM taken WHERE first_hour IS NOT NULL AND first_hour <= last_hour
               AND first_hour > -2000000000 AND last_hour < 2000000000
         ), hours AS (
-            SELECT topk.window_start('hour', x, %4$L) AS hour, min(r.marked_at) AS marked_at
+            SELECT %4$s AS hour, min(r.marked_at) AS marked_at
             FROM ranges r
             CROSS JOIN LATERAL generate_series(r.lo, r.hi - interval '1 microsecond', interval '15 minutes') x
             GROUP BY 1
@@ -492,7 +513,7 @@ BEGIN
         )
         SELECT count(*), coalesce(bool_or(first_hour IS NULL AND last_hour IS NULL), false),
                coalesce(bool_or(first_hour IS NULL AND last_hour = -1), false) FROM taken$q$,
-        p.name, mark.lo, mark.hi, p.time_zone)
+        p.name, mark.lo, mark.hi, moment.key)
     INTO n, everything, undated;
     IF everything OR undated THEN
         EXECUTE format('SELECT count(*) FROM %s AS e WHERE e.%2$I IS NULL OR e.%2$I = %3$L OR e.%2$I = %4$L',
@@ -693,26 +714,7 @@ CREATE TYPE topk.task_result AS (
     windows      bigint      -- speed and late tasks: windows updated
 );
 
--- Regenerates the top-k lists of some windows of a pipeline from its exact counts: the
--- first k of each window's counts (inside the caller's transaction: readers see the old
--- or the new list).
-CREATE FUNCTION topk._batch_lists(p topk.pipelines, granularities text[], starts timestamptz[])
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format($q$
-        DELETE FROM %1$I.top_lists t
-        USING unnest($1, $2) AS w(granularity, window_start)
-        WHERE t.granularity = w.granularity AND t.window_start = w.window_start$q$, p.name)
-    USING granularities, starts;
-    EXECUTE format($q$
-        INSERT INTO %1$I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
-        SELECT c.granularity, c.window_start, c.window_end, 'batch', c.items[1:%2$s], c.counts[1:%2$s], NULL
-        FROM %1$I.batch_counts c
-        JOIN unnest($1, $2) AS w(granularity, window_start)
-          ON c.granularity = w.granularity AND c.window_start = w.window_start$q$,
-        p.name, p.k)
-    USING granularities, starts;
-END $$;
+-- (The batch lists are written with the exact counts: topk._batch_windows.)
 
 -- Regenerates the top-k lists of some windows from their speed sketches.
 CREATE FUNCTION topk._speed_lists(p topk.pipelines, granularities text[], starts timestamptz[])
@@ -1017,6 +1019,12 @@ BEGIN
             quote_ident(p.item_column), p.item_type USING ERRCODE = 'datatype_mismatch',
             HINT = 'Add a generated column of one of these types (e.g. item_id bigint GENERATED ALWAYS AS (col::bigint) STORED) and count that.';
     END IF;
+    IF EXISTS (SELECT FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+               WHERE a.attrelid = p.source AND a.attnum = p.item_attnum AND NOT c.collisdeterministic) THEN
+        RAISE EXCEPTION 'topk: the item column % has a nondeterministic collation; a pipeline counts text items by their bytes',
+            quote_ident(p.item_column) USING ERRCODE = 'feature_not_supported',
+            HINT = 'Count a generated column of the form you want items compared in, e.g. item_key text GENERATED ALWAYS AS (lower(col)) STORED.';
+    END IF;
     SELECT a.atttypid, a.attnum INTO col_type, p.time_attnum FROM pg_attribute a
     WHERE a.attrelid = p.source AND a.attname = p.time_column AND a.attnum > 0 AND NOT a.attisdropped;
     p.time_type := CASE col_type WHEN 'timestamptz'::regtype THEN 'timestamptz'
@@ -1119,6 +1127,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     bucket record := topk._hour_sql(p, 'e');
     cluster timestamptz[];
+    final boolean;
     events bigint := 0;
     n bigint;
     final_until timestamptz := CASE WHEN p.mode = 'lambda' THEN
@@ -1128,34 +1137,39 @@ BEGIN
     USING hours;
     EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = ''hour'' AND window_start = ANY ($1)', p.name)
     USING hours;
-    FOR cluster IN SELECT c FROM topk._clusters(hours) c LOOP
+    -- (the final hours of a cluster, in lambda mode, get a distinct-count sketch only)
+    FOR cluster, final IN SELECT array_agg(h ORDER BY h), h < coalesce(final_until, '-infinity')
+                          FROM topk._clusters(hours) WITH ORDINALITY AS c(hours, i), unnest(c.hours) h
+                          GROUP BY c.i, 2 ORDER BY c.i, 2 DESC LOOP
         EXECUTE format($q$
             WITH per_hour AS MATERIALIZED (
                 SELECT %1$s AS hour, sketch, events, count, distinct_sketch
-                FROM (SELECT %2$s AS bucket, @extschema@.topk_agg(e.%3$I%4$s, %5$s) AS sketch,
-                             count(*) AS events, %6$s AS count, %7$s AS distinct_sketch
-                      FROM %8$s AS e
-                      WHERE %9$s AND %10$s
+                FROM (SELECT %2$s AS bucket, %3$s AS sketch,
+                             count(*) AS events, %4$s AS count, %5$s AS distinct_sketch
+                      FROM %6$s AS e
+                      WHERE %7$s AND %8$s
                       GROUP BY 1) b
             ), speed AS (
-                INSERT INTO %11$I.speed_table (granularity, window_start, window_end, sketch, events, count, updated_at)
-                SELECT 'hour', hour, topk.window_end('hour', hour, %12$L), sketch, events, count, now()
+                INSERT INTO %9$I.speed_table (granularity, window_start, window_end, sketch, events, count, updated_at)
+                SELECT 'hour', hour, %10$s, sketch, events, count, now()
                 FROM per_hour WHERE hour = ANY ($1) AND NOT hour < $2
             ), distinct_counts AS (
-                INSERT INTO %11$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
-                SELECT 'hour', hour, topk.window_end('hour', hour, %12$L), distinct_sketch,
+                INSERT INTO %9$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
+                SELECT 'hour', hour, %10$s, distinct_sketch,
                        @extschema@.hll_count(distinct_sketch)
                 FROM per_hour WHERE hour = ANY ($1) AND distinct_sketch IS NOT NULL
             )
             SELECT coalesce(sum(events), 0) FROM per_hour WHERE hour = ANY ($1)$q$,
-            format(bucket.hour, 'bucket'), bucket.key, p.item_column,
-            CASE WHEN p.weight_column IS NULL THEN '' ELSE format(', e.%I::bigint', p.weight_column) END,
-            p.capacity,
+            format(bucket.hour, 'bucket'), bucket.key,
+            CASE WHEN final THEN 'NULL::@extschema@.spacesaving'
+                 ELSE format('@extschema@.topk_agg(e.%I%s, %s)', p.item_column,
+                             CASE WHEN p.weight_column IS NULL THEN '' ELSE format(', e.%I::bigint', p.weight_column) END,
+                             p.capacity) END,
             CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)', p.weight_column) END,
             CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
                  ELSE format('@extschema@.hll_agg(e.%I)', p.distinct_column) END,
             p.source, topk._valid_sql(p, 'e') || ' AND ' || topk._horizon_sql(p, 'e'),
-            topk._range_sql(p, 'e', '$3', '$4'), p.name, p.time_zone)
+            topk._range_sql(p, 'e', '$3', '$4'), p.name, format(bucket.hour_end, 'hour'))
         INTO n
         USING cluster, coalesce(final_until, '-infinity'), cluster[1],
               topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
@@ -1182,7 +1196,7 @@ BEGIN
     FOR g IN SELECT gr.granularity, gr.rolls_up, pr.done_until
              FROM topk.granularities gr JOIN topk.progress pr ON pr.pipeline = p.name AND pr.granularity = gr.granularity
              WHERE gr.level > 1 ORDER BY gr.level LOOP
-        SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows FROM unnest(hours) h;
+        windows := topk._windows_of(g.granularity, hours, p.time_zone);
         -- speed sketches
         EXECUTE format($q$
             SELECT array_agg(s) FROM unnest($1) s
@@ -1217,10 +1231,8 @@ BEGIN
         END IF;
         -- distinct-count sketches
         IF p.distinct_column IS NOT NULL THEN
-            SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows FROM unnest(hours) h
-            WHERE NOT (g.rolls_up = 'hour'
-                       AND topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone)
-                           <= coalesce(hours_purged, '-infinity'));
+            SELECT array_agg(w ORDER BY w) INTO windows FROM unnest(topk._windows_of(g.granularity, hours, p.time_zone)) w
+            WHERE NOT (g.rolls_up = 'hour' AND topk.window_end(g.granularity, w, p.time_zone) <= coalesce(hours_purged, '-infinity'));
             CONTINUE WHEN windows IS NULL;
             EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
             USING g.granularity, windows;
@@ -1283,6 +1295,21 @@ END $$;
 -- The batch path
 ---------------------------------------------------------------------------------------
 
+-- Exact counts (src/tally.rs): topk._tally(item, weight) over events and
+-- topk._tally_parts(items, counts, events) over the arrays of finer windows count a
+-- window in a hash map; topk._tally_arrays(tally, NULL::item_type) returns its items,
+-- counts and events as arrays, largest count first, ties by item.
+CREATE FUNCTION topk._tally_trans(bytea, anyelement, bigint) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_trans';
+CREATE AGGREGATE topk._tally(anyelement, bigint) (SFUNC = topk._tally_trans, STYPE = bytea, SSPACE = 65536);
+CREATE FUNCTION topk._tally_parts_trans(bytea, anyarray, bigint[], bigint[]) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_parts_trans';
+CREATE AGGREGATE topk._tally_parts(anyarray, bigint[], bigint[]) (SFUNC = topk._tally_parts_trans, STYPE = bytea,
+                                                                 SSPACE = 65536);
+CREATE FUNCTION topk._tally_arrays(tally bytea, item anyelement, OUT items anyarray, OUT counts bigint[],
+                                   OUT events bigint[])
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_arrays';
+
 -- Sets the starting point of the watermarks at a pipeline's first batch run: the
 -- earliest captured hour (or the current one). Earlier windows hold no events yet; any
 -- that arrive for them later are late events.
@@ -1336,18 +1363,24 @@ DECLARE
     m bigint;
     hours_purged timestamptz := (SELECT purged_until FROM topk.progress
                                  WHERE pipeline = p.name AND progress.granularity = 'hour');
-    count_sql text := CASE WHEN p.weight_column IS NULL THEN format('count(*) FILTER (WHERE %s)', topk._valid_sql(p, 'e'))
-                           ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
-                                       p.weight_column, topk._valid_sql(p, 'e')) END;
+    -- a row's weight, and the events of each item when they differ from its count
+    weight_sql text := CASE WHEN p.weight_column IS NULL THEN '1' ELSE format('e.%I::bigint', p.weight_column) END;
+    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]' ELSE 'a.events' END;
     bad bigint;
-    -- the events of each item when they differ from its count (a weighted pipeline); the
-    -- arrays are aggregated from rows sorted by window, count (largest first) and item
-    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]' ELSE 'array_agg(events)' END;
+    -- the windows' lists: the first k of their counts, written with them
+    returning_sql text := format('RETURNING granularity, window_start, window_end, items[1:%s] AS items, '
+                                 'counts[1:%s] AS counts, cardinality(items) AS n', p.k, p.k);
+    listed_sql text := format($l$, listed AS (
+                    INSERT INTO %I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
+                    SELECT granularity, window_start, window_end, 'batch', items, counts, NULL FROM written
+                )$l$, p.name);
 BEGIN
     rows_read := 0;
     rows_written := 0;
     SELECT * INTO g FROM topk.granularities gr WHERE gr.granularity = _batch_windows.granularity;
     EXECUTE format('DELETE FROM %I.batch_counts WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
+    USING granularity, windows;
+    EXECUTE format('DELETE FROM %I.top_lists WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
     USING granularity, windows;
     SELECT array_agg(x) FILTER (WHERE g.rolls_up IS NULL
                                 OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
@@ -1363,29 +1396,29 @@ BEGIN
         FOR cluster IN SELECT c FROM topk._clusters(from_source) c LOOP
             EXECUTE format($q$
                 WITH grouped AS MATERIALIZED (
-                    SELECT %8$s AS hour, item, count, events, rejected
-                    FROM (SELECT %9$s AS bucket, e.%2$I AS item, %3$s AS count,
+                    SELECT %8$s AS hour, tally, events, rejected
+                    FROM (SELECT %9$s AS bucket, topk._tally(e.%2$I, %3$s) FILTER (WHERE %5$s) AS tally,
                                  count(*) FILTER (WHERE %5$s) AS events, count(*) FILTER (WHERE NOT (%5$s)) AS rejected
                           FROM %4$s AS e
                           WHERE %6$s
-                          GROUP BY 1, 2) b
+                          GROUP BY 1) b
                 ), wanted AS MATERIALIZED (
                     SELECT g.* FROM grouped g JOIN unnest($1) AS w(hour) ON w.hour = g.hour
-                ), sorted AS (
-                    SELECT * FROM wanted WHERE events > 0 ORDER BY hour, count DESC, item
                 ), written AS (
                     INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                    SELECT 'hour', hour, topk.window_end('hour', hour, %10$L), array_agg(item), array_agg(count), %7$s
-                    FROM sorted
-                    GROUP BY hour
-                ), rejected AS (
+                    SELECT 'hour', hour, %10$s, a.items, a.counts, %7$s
+                    FROM wanted CROSS JOIN LATERAL topk._tally_arrays(tally, NULL::%11$s) a
+                    WHERE tally IS NOT NULL
+                    %12$s
+                )%13$s, rejected AS (
                     INSERT INTO %1$I.rejects (hour, events, counted_at)
-                    SELECT hour, sum(rejected), now() FROM wanted GROUP BY hour HAVING sum(rejected) > 0
+                    SELECT hour, rejected, now() FROM wanted WHERE rejected > 0
                 )
-                SELECT coalesce(sum(events), 0), count(*) FILTER (WHERE events > 0), coalesce(sum(rejected), 0)
+                SELECT coalesce(sum(events), 0), (SELECT coalesce(sum(n), 0) FROM written), coalesce(sum(rejected), 0)
                 FROM wanted$q$,
-                p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
-                events_sql, format(bucket.hour, 'bucket'), bucket.key, p.time_zone)
+                p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+                events_sql, format(bucket.hour, 'bucket'), bucket.key, format(bucket.hour_end, 'hour'), p.item_type,
+                returning_sql, listed_sql)
             INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
             rows_read := rows_read + n + bad;
             rows_written := rows_written + m;
@@ -1395,23 +1428,20 @@ BEGIN
     -- other windows from the source (where retention removed their hours): one at a time
     FOREACH w IN ARRAY coalesce(from_source, '{}') LOOP
         EXECUTE format($q$
-            WITH grouped AS (
-                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events
+            WITH grouped AS MATERIALIZED (
+                SELECT topk._tally(e.%2$I, %3$s) AS tally, count(*) AS events
                 FROM %4$s AS e
-                WHERE %6$s
-                GROUP BY e.%2$I
-            ), sorted AS (
-                SELECT * FROM grouped WHERE events > 0 ORDER BY count DESC, item
+                WHERE %5$s AND %6$s
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, $2, $3, array_agg(item), array_agg(count), %7$s
-                FROM sorted
-                HAVING count(*) > 0
-            )
-            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0)
-            FROM grouped$q$,
-            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
-            events_sql)
+                SELECT $1, $2, $3, a.items, a.counts, %7$s
+                FROM grouped CROSS JOIN LATERAL topk._tally_arrays(tally, NULL::%8$s) a
+                WHERE tally IS NOT NULL
+                %9$s
+            )%10$s
+            SELECT (SELECT events FROM grouped), (SELECT coalesce(sum(n), 0) FROM written)$q$,
+            p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+            events_sql, p.item_type, returning_sql, listed_sql)
         INTO n, m USING granularity, w, topk.window_end(granularity, w, p.time_zone);
         rows_read := rows_read + n;
         rows_written := rows_written + m;
@@ -1420,22 +1450,22 @@ BEGIN
         EXECUTE format($q$
             WITH w AS MATERIALIZED (
                 SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s
-            ), parts AS (
-                SELECT w.window_start, w.window_end, b.item, b.count, b.events
+            ), grouped AS MATERIALIZED (
+                SELECT w.window_start, w.window_end, topk._tally_parts(b.items, b.counts, b.events) AS tally,
+                       sum(cardinality(b.items)) AS parts
                 FROM w
-                JOIN %1$I.batch_table b
+                JOIN %1$I.batch_counts b
                   ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
-            ), grouped AS (
-                SELECT window_start, window_end, item, sum(count)::bigint AS count, sum(events)::bigint AS events
-                FROM parts GROUP BY window_start, window_end, item
-            ), sorted AS (
-                SELECT * FROM grouped ORDER BY window_start, window_end, count DESC, item
+                GROUP BY w.window_start, w.window_end
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, window_start, window_end, array_agg(item), array_agg(count), %3$s
-                FROM sorted GROUP BY window_start, window_end
-            )
-            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM grouped)$q$, p.name, p.time_zone, events_sql)
+                SELECT $1, window_start, window_end, a.items, a.counts, %3$s
+                FROM grouped CROSS JOIN LATERAL topk._tally_arrays(tally, NULL::%4$s) a
+                WHERE tally IS NOT NULL
+                %5$s
+            )%6$s
+            SELECT (SELECT coalesce(sum(parts), 0) FROM grouped), (SELECT coalesce(sum(n), 0) FROM written)$q$,
+            p.name, p.time_zone, events_sql, p.item_type, returning_sql, listed_sql)
         INTO n, m USING granularity, from_parts, g.rolls_up;
         rows_read := rows_read + n;
         rows_written := rows_written + m;
@@ -1455,7 +1485,6 @@ DECLARE
     hours timestamptz[];
     g record;
     windows timestamptz[];
-    granularities text[] := '{}';
     starts timestamptz[] := '{}';
     done record;
     parents record;
@@ -1483,11 +1512,10 @@ BEGIN
     FOR g IN SELECT gr.granularity, pr.done_until, pr.purged_until
              FROM topk.granularities gr JOIN topk.progress pr ON pr.pipeline = p.name AND pr.granularity = gr.granularity
              ORDER BY gr.level LOOP
-        SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows
-        FROM unnest(hours) h
-        WHERE topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone) <= g.done_until
-          AND NOT topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone)
-                  <= coalesce(g.purged_until, '-infinity');
+        SELECT array_agg(w ORDER BY w) INTO windows
+        FROM unnest(topk._windows_of(g.granularity, hours, p.time_zone)) w,
+             LATERAL (SELECT topk.window_end(g.granularity, w, p.time_zone) AS e) e
+        WHERE e.e <= g.done_until AND NOT e.e <= coalesce(g.purged_until, '-infinity');
         CONTINUE WHEN windows IS NULL;
         done := topk._batch_windows(p, g.granularity, windows);
         IF g.granularity = 'hour' THEN
@@ -1495,13 +1523,9 @@ BEGIN
         END IF;
         r.rows_read := r.rows_read + done.rows_read;
         r.rows_written := r.rows_written + done.rows_written;
-        granularities := granularities || array_fill(g.granularity, ARRAY[cardinality(windows)]);
         starts := starts || windows;
     END LOOP;
     r.windows := cardinality(starts);
-    IF r.windows > 0 THEN
-        PERFORM topk._batch_lists(p, granularities, starts);
-    END IF;
     parents := topk._speed_parents(p, hours);
     PERFORM topk._speed_lists(p, parents.granularities, parents.starts);
     RETURN r;
@@ -1604,14 +1628,21 @@ BEGIN
     ready_until := topk.window_start(granularity, ready_until, p.time_zone);
     -- (after a failed attempt at a task that may have held this window, one window at a
     -- time: the windows before the one that fails become final)
-    WHILE finish < ready_until AND cardinality(windows) < topk._windows_per_task(granularity)
-          AND NOT EXISTS (SELECT FROM topk.job_log j
-                          WHERE j.pipeline = p.name AND j.status = 'failed' AND j.task = _rollup.granularity
-                            AND j.window_start <= start
-                            AND j.window_start > start - (topk._windows_per_task(granularity) || ' ' || granularity)::interval) LOOP
-        windows := windows || finish;
-        finish := topk.window_end(granularity, finish, p.time_zone);
-    END LOOP;
+    IF NOT EXISTS (SELECT FROM topk.job_log j
+                   WHERE j.pipeline = p.name AND j.status = 'failed' AND j.task = _rollup.granularity
+                     AND j.window_start <= start
+                     AND j.window_start > start - (topk._windows_per_task(granularity) || ' ' || granularity)::interval) THEN
+        IF granularity = 'hour' AND (topk._hour_sql(p, 'e')).uniform THEN
+            -- (hours of an hour each)
+            windows := windows || ARRAY(SELECT generate_series(finish, ready_until - interval '1 hour', interval '1 hour')
+                                        LIMIT topk._windows_per_task(granularity) - 1);
+            finish := windows[cardinality(windows)] + interval '1 hour';
+        END IF;
+        WHILE finish < ready_until AND cardinality(windows) < topk._windows_per_task(granularity) LOOP
+            windows := windows || finish;
+            finish := topk.window_end(granularity, finish, p.time_zone);
+        END LOOP;
+    END IF;
     IF granularity = 'hour' AND cardinality(windows) > 1 AND p.mode = 'lambda' THEN
         estimate := topk._estimate_rows(p, start, finish);
         IF estimate > topk._events_per_task() THEN
@@ -1625,9 +1656,12 @@ BEGIN
             EXECUTE format('UPDATE %I.stale SET batch = false WHERE batch AND hour >= $1 AND hour < $2', p.name)
             USING start, finish;
         END IF;
+        -- (the speed lists of the windows move aside before the batch lists replace them)
+        PERFORM topk._supersede_speed(p, granularity, start, finish);
         SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
         FROM topk._batch_windows(p, granularity, windows) d;
     END IF;
+    r.window_end := finish;
 
     -- Nothing to roll up (or kappa mode): also finalise the following windows that are
     -- ready and have no input either, as one task.
@@ -1646,14 +1680,10 @@ BEGIN
         END IF;
         finish := greatest(finish, ready_until);
     END IF;
-    r.window_end := finish;
-
-    IF p.mode = 'lambda' THEN
-        PERFORM topk._supersede_speed(p, granularity, start, finish);
-        IF r.rows_written > 0 THEN
-            PERFORM topk._batch_lists(p, array_fill(granularity, ARRAY[cardinality(windows)]), windows);
-        END IF;
+    IF p.mode = 'lambda' AND finish > r.window_end THEN
+        PERFORM topk._supersede_speed(p, granularity, r.window_end, finish);
     END IF;
+    r.window_end := finish;
     UPDATE topk.progress pr
     SET done_until = finish,
         last_done = topk.window_start(_rollup.granularity, finish - interval '1 microsecond', p.time_zone)

@@ -155,6 +155,11 @@ impl StoredItem<'_> {
             (StoredItem::Bytes(b), pg_sys::TEXTOID | pg_sys::VARCHAROID) if std::str::from_utf8(b).is_ok() => {
                 pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(b.as_ptr() as *const std::ffi::c_char, b.len() as i32))
             }
+            (StoredItem::Bytes(b), pg_sys::UUIDOID) if b.len() == 16 => {
+                let p = pg_sys::palloc(16) as *mut u8;
+                std::ptr::copy_nonoverlapping(b.as_ptr(), p, 16);
+                pg_sys::Datum::from(p)
+            }
             _ => {
                 let text = std::ffi::CString::new(self.to_text(item_tag)).unwrap_or_default();
                 let (mut input_fn, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);

@@ -17,6 +17,7 @@ pub mod hll;
 pub mod item;
 pub mod spacesaving;
 pub mod state;
+pub mod tally;
 pub mod tasks;
 
 extension_sql_file!("../sql/topk_pg.sql", name = "topk_pg", bootstrap);

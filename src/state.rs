@@ -160,6 +160,11 @@ impl<S: Sketch> Holder<S> {
         self.ballast = pg_sys::MemoryContextAllocExtended(ctx, bytes, flags);
         self.accounted = if self.ballast.is_null() { 0 } else { bytes };
     }
+    /// The complete sketch (pending items counted).
+    pub fn sketch(&mut self) -> &S {
+        self.state.flush();
+        &self.state.sketch
+    }
     fn flat(&mut self) -> &[u8] {
         self.state.flush();
         let state = &self.state;

@@ -77,3 +77,53 @@ fn topk_items_come_back_typed() {
 fn topk_integer_column_is_not_taken_for_a_capacity() {
     Spi::run("SELECT topk_agg(g, g) FROM generate_series(1, 10) g").unwrap();
 }
+
+/// The batch path's exact counts (`topk._tally`, `topk._tally_parts`, `topk._tally_arrays`)
+/// against GROUP BY: the same items, counts and events, in the same order (count
+/// descending, ties by item in the collation of the call).
+fn tally_matches_group_by(item_sql: &str, item_type: &str, order: &str) {
+    let sql = format!(
+        "WITH e AS (SELECT g, {item_sql} AS item, (g % 4)::bigint AS w FROM generate_series(1, 5000) g),
+         t AS (SELECT a.* FROM (SELECT topk._tally(item, w) AS t FROM e) s,
+                               LATERAL topk._tally_arrays(s.t, NULL::{item_type} {order}) a),
+         parts AS (SELECT a.* FROM (SELECT g % 3 AS part, topk._tally(item, w) AS t FROM e GROUP BY 1) s,
+                                   LATERAL topk._tally_arrays(s.t, NULL::{item_type}) a),
+         merged AS (SELECT a.* FROM (SELECT topk._tally_parts(items, counts, events) AS t FROM parts) s,
+                                    LATERAL topk._tally_arrays(s.t, NULL::{item_type} {order}) a),
+         x AS (SELECT array_agg(item ORDER BY c DESC, item {order}) AS items, array_agg(c ORDER BY c DESC, item {order}) AS counts,
+                      array_agg(n ORDER BY c DESC, item {order}) AS events
+               FROM (SELECT item, sum(w)::bigint AS c, count(*) AS n FROM e GROUP BY item) g)
+         SELECT t.items = x.items AND t.counts = x.counts AND t.events = x.events
+                AND m.items = x.items AND m.counts = x.counts AND m.events = x.events
+         FROM t, merged m, x"
+    );
+    assert_eq!(Spi::get_one::<bool>(&sql).unwrap(), Some(true), "{item_type} {order}");
+}
+
+#[pg_test]
+fn tally_is_group_by() {
+    tally_matches_group_by("(g * 7919 % 50)::int", "int", "");
+    tally_matches_group_by("(g * 7919 % 50)::bigint - 25", "bigint", "");
+    tally_matches_group_by("(ARRAY['a', 'B', 'b', '_', 'é', 'E', ''])[g % 7 + 1] || (g % 3)::text", "text", "");
+    tally_matches_group_by("(ARRAY['a', 'B', 'b', '_', 'é', 'E', ''])[g % 7 + 1] || (g % 3)::text", "text", "COLLATE \"C\"");
+    tally_matches_group_by("(ARRAY['a', 'B', 'b', '_', 'é', 'E', ''])[g % 7 + 1] || (g % 3)::text", "text", "COLLATE \"und-x-icu\"");
+    tally_matches_group_by("((g % 11)::text || 'x')::varchar", "varchar", "");
+    tally_matches_group_by("md5((g % 40)::text)::uuid", "uuid", "");
+}
+
+#[pg_test]
+fn tally_of_nothing_is_null_and_parts_without_events_count_them() {
+    assert_eq!(Spi::get_one::<bool>("SELECT topk._tally(g, 1) IS NULL FROM generate_series(1, 0) g").unwrap(), Some(true));
+    let r = Spi::get_one::<String>(
+        "SELECT format('%s %s %s', a.items, a.counts, a.events)
+         FROM topk._tally_arrays((SELECT topk._tally_parts(i, c, NULL) FROM (VALUES (ARRAY['x', 'y'], ARRAY[2, 5]::bigint[]),
+                                                                          (ARRAY['y'], ARRAY[1]::bigint[])) v(i, c)),
+                                 NULL::text) a",
+    );
+    assert_eq!(r.unwrap().as_deref(), Some("{y,x} {6,2} {6,2}"));
+}
+
+#[pg_test(error = "items, counts and events must have the same length")]
+fn tally_parts_of_unequal_arrays_is_an_error() {
+    Spi::run("SELECT topk._tally_parts(ARRAY[1, 2], ARRAY[1]::bigint[], NULL)").unwrap();
+}

@@ -11,6 +11,7 @@ pub mod heavy_hitters;
 pub mod hll;
 pub mod cms;
 pub mod spacesaving;
+pub mod tally;
 
 pub use error::{ErrorKind, Result, SketchError};
 

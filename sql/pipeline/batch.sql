@@ -2,6 +2,21 @@
 -- The batch path
 ---------------------------------------------------------------------------------------
 
+-- Exact counts (src/tally.rs): topk._tally(item, weight) over events and
+-- topk._tally_parts(items, counts, events) over the arrays of finer windows count a
+-- window in a hash map; topk._tally_arrays(tally, NULL::item_type) returns its items,
+-- counts and events as arrays, largest count first, ties by item.
+CREATE FUNCTION topk._tally_trans(bytea, anyelement, bigint) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_trans';
+CREATE AGGREGATE topk._tally(anyelement, bigint) (SFUNC = topk._tally_trans, STYPE = bytea, SSPACE = 65536);
+CREATE FUNCTION topk._tally_parts_trans(bytea, anyarray, bigint[], bigint[]) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_parts_trans';
+CREATE AGGREGATE topk._tally_parts(anyarray, bigint[], bigint[]) (SFUNC = topk._tally_parts_trans, STYPE = bytea,
+                                                                 SSPACE = 65536);
+CREATE FUNCTION topk._tally_arrays(tally bytea, item anyelement, OUT items anyarray, OUT counts bigint[],
+                                   OUT events bigint[])
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_arrays';
+
 -- Sets the starting point of the watermarks at a pipeline's first batch run: the
 -- earliest captured hour (or the current one). Earlier windows hold no events yet; any
 -- that arrive for them later are late events.
@@ -55,18 +70,24 @@ DECLARE
     m bigint;
     hours_purged timestamptz := (SELECT purged_until FROM topk.progress
                                  WHERE pipeline = p.name AND progress.granularity = 'hour');
-    count_sql text := CASE WHEN p.weight_column IS NULL THEN format('count(*) FILTER (WHERE %s)', topk._valid_sql(p, 'e'))
-                           ELSE format('coalesce(sum(e.%I) FILTER (WHERE %s), 0)::bigint',
-                                       p.weight_column, topk._valid_sql(p, 'e')) END;
+    -- a row's weight, and the events of each item when they differ from its count
+    weight_sql text := CASE WHEN p.weight_column IS NULL THEN '1' ELSE format('e.%I::bigint', p.weight_column) END;
+    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]' ELSE 'a.events' END;
     bad bigint;
-    -- the events of each item when they differ from its count (a weighted pipeline); the
-    -- arrays are aggregated from rows sorted by window, count (largest first) and item
-    events_sql text := CASE WHEN p.weight_column IS NULL THEN 'NULL::bigint[]' ELSE 'array_agg(events)' END;
+    -- the windows' lists: the first k of their counts, written with them
+    returning_sql text := format('RETURNING granularity, window_start, window_end, items[1:%s] AS items, '
+                                 'counts[1:%s] AS counts, cardinality(items) AS n', p.k, p.k);
+    listed_sql text := format($l$, listed AS (
+                    INSERT INTO %I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
+                    SELECT granularity, window_start, window_end, 'batch', items, counts, NULL FROM written
+                )$l$, p.name);
 BEGIN
     rows_read := 0;
     rows_written := 0;
     SELECT * INTO g FROM topk.granularities gr WHERE gr.granularity = _batch_windows.granularity;
     EXECUTE format('DELETE FROM %I.batch_counts WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
+    USING granularity, windows;
+    EXECUTE format('DELETE FROM %I.top_lists WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
     USING granularity, windows;
     SELECT array_agg(x) FILTER (WHERE g.rolls_up IS NULL
                                 OR (g.rolls_up = 'hour' AND topk.window_end(granularity, x, p.time_zone)
@@ -82,29 +103,29 @@ BEGIN
         FOR cluster IN SELECT c FROM topk._clusters(from_source) c LOOP
             EXECUTE format($q$
                 WITH grouped AS MATERIALIZED (
-                    SELECT %8$s AS hour, item, count, events, rejected
-                    FROM (SELECT %9$s AS bucket, e.%2$I AS item, %3$s AS count,
+                    SELECT %8$s AS hour, tally, events, rejected
+                    FROM (SELECT %9$s AS bucket, topk._tally(e.%2$I, %3$s) FILTER (WHERE %5$s) AS tally,
                                  count(*) FILTER (WHERE %5$s) AS events, count(*) FILTER (WHERE NOT (%5$s)) AS rejected
                           FROM %4$s AS e
                           WHERE %6$s
-                          GROUP BY 1, 2) b
+                          GROUP BY 1) b
                 ), wanted AS MATERIALIZED (
                     SELECT g.* FROM grouped g JOIN unnest($1) AS w(hour) ON w.hour = g.hour
-                ), sorted AS (
-                    SELECT * FROM wanted WHERE events > 0 ORDER BY hour, count DESC, item
                 ), written AS (
                     INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                    SELECT 'hour', hour, topk.window_end('hour', hour, %10$L), array_agg(item), array_agg(count), %7$s
-                    FROM sorted
-                    GROUP BY hour
-                ), rejected AS (
+                    SELECT 'hour', hour, %10$s, a.items, a.counts, %7$s
+                    FROM wanted CROSS JOIN LATERAL topk._tally_arrays(tally, NULL::%11$s) a
+                    WHERE tally IS NOT NULL
+                    %12$s
+                )%13$s, rejected AS (
                     INSERT INTO %1$I.rejects (hour, events, counted_at)
-                    SELECT hour, sum(rejected), now() FROM wanted GROUP BY hour HAVING sum(rejected) > 0
+                    SELECT hour, rejected, now() FROM wanted WHERE rejected > 0
                 )
-                SELECT coalesce(sum(events), 0), count(*) FILTER (WHERE events > 0), coalesce(sum(rejected), 0)
+                SELECT coalesce(sum(events), 0), (SELECT coalesce(sum(n), 0) FROM written), coalesce(sum(rejected), 0)
                 FROM wanted$q$,
-                p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
-                events_sql, format(bucket.hour, 'bucket'), bucket.key, p.time_zone)
+                p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+                events_sql, format(bucket.hour, 'bucket'), bucket.key, format(bucket.hour_end, 'hour'), p.item_type,
+                returning_sql, listed_sql)
             INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
             rows_read := rows_read + n + bad;
             rows_written := rows_written + m;
@@ -114,23 +135,20 @@ BEGIN
     -- other windows from the source (where retention removed their hours): one at a time
     FOREACH w IN ARRAY coalesce(from_source, '{}') LOOP
         EXECUTE format($q$
-            WITH grouped AS (
-                SELECT e.%2$I AS item, %3$s AS count, count(*) FILTER (WHERE %5$s) AS events
+            WITH grouped AS MATERIALIZED (
+                SELECT topk._tally(e.%2$I, %3$s) AS tally, count(*) AS events
                 FROM %4$s AS e
-                WHERE %6$s
-                GROUP BY e.%2$I
-            ), sorted AS (
-                SELECT * FROM grouped WHERE events > 0 ORDER BY count DESC, item
+                WHERE %5$s AND %6$s
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, $2, $3, array_agg(item), array_agg(count), %7$s
-                FROM sorted
-                HAVING count(*) > 0
-            )
-            SELECT coalesce(sum(events) FILTER (WHERE events > 0), 0), count(*) FILTER (WHERE events > 0)
-            FROM grouped$q$,
-            p.name, p.item_column, count_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
-            events_sql)
+                SELECT $1, $2, $3, a.items, a.counts, %7$s
+                FROM grouped CROSS JOIN LATERAL topk._tally_arrays(tally, NULL::%8$s) a
+                WHERE tally IS NOT NULL
+                %9$s
+            )%10$s
+            SELECT (SELECT events FROM grouped), (SELECT coalesce(sum(n), 0) FROM written)$q$,
+            p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
+            events_sql, p.item_type, returning_sql, listed_sql)
         INTO n, m USING granularity, w, topk.window_end(granularity, w, p.time_zone);
         rows_read := rows_read + n;
         rows_written := rows_written + m;
@@ -139,22 +157,22 @@ BEGIN
         EXECUTE format($q$
             WITH w AS MATERIALIZED (
                 SELECT s AS window_start, topk.window_end($1, s, %2$L) AS window_end FROM unnest($2) s
-            ), parts AS (
-                SELECT w.window_start, w.window_end, b.item, b.count, b.events
+            ), grouped AS MATERIALIZED (
+                SELECT w.window_start, w.window_end, topk._tally_parts(b.items, b.counts, b.events) AS tally,
+                       sum(cardinality(b.items)) AS parts
                 FROM w
-                JOIN %1$I.batch_table b
+                JOIN %1$I.batch_counts b
                   ON b.granularity = $3 AND b.window_start >= w.window_start AND b.window_start < w.window_end
-            ), grouped AS (
-                SELECT window_start, window_end, item, sum(count)::bigint AS count, sum(events)::bigint AS events
-                FROM parts GROUP BY window_start, window_end, item
-            ), sorted AS (
-                SELECT * FROM grouped ORDER BY window_start, window_end, count DESC, item
+                GROUP BY w.window_start, w.window_end
             ), written AS (
                 INSERT INTO %1$I.batch_counts (granularity, window_start, window_end, items, counts, events)
-                SELECT $1, window_start, window_end, array_agg(item), array_agg(count), %3$s
-                FROM sorted GROUP BY window_start, window_end
-            )
-            SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM grouped)$q$, p.name, p.time_zone, events_sql)
+                SELECT $1, window_start, window_end, a.items, a.counts, %3$s
+                FROM grouped CROSS JOIN LATERAL topk._tally_arrays(tally, NULL::%4$s) a
+                WHERE tally IS NOT NULL
+                %5$s
+            )%6$s
+            SELECT (SELECT coalesce(sum(parts), 0) FROM grouped), (SELECT coalesce(sum(n), 0) FROM written)$q$,
+            p.name, p.time_zone, events_sql, p.item_type, returning_sql, listed_sql)
         INTO n, m USING granularity, from_parts, g.rolls_up;
         rows_read := rows_read + n;
         rows_written := rows_written + m;
@@ -174,7 +192,6 @@ DECLARE
     hours timestamptz[];
     g record;
     windows timestamptz[];
-    granularities text[] := '{}';
     starts timestamptz[] := '{}';
     done record;
     parents record;
@@ -202,11 +219,10 @@ BEGIN
     FOR g IN SELECT gr.granularity, pr.done_until, pr.purged_until
              FROM topk.granularities gr JOIN topk.progress pr ON pr.pipeline = p.name AND pr.granularity = gr.granularity
              ORDER BY gr.level LOOP
-        SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows
-        FROM unnest(hours) h
-        WHERE topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone) <= g.done_until
-          AND NOT topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone)
-                  <= coalesce(g.purged_until, '-infinity');
+        SELECT array_agg(w ORDER BY w) INTO windows
+        FROM unnest(topk._windows_of(g.granularity, hours, p.time_zone)) w,
+             LATERAL (SELECT topk.window_end(g.granularity, w, p.time_zone) AS e) e
+        WHERE e.e <= g.done_until AND NOT e.e <= coalesce(g.purged_until, '-infinity');
         CONTINUE WHEN windows IS NULL;
         done := topk._batch_windows(p, g.granularity, windows);
         IF g.granularity = 'hour' THEN
@@ -214,13 +230,9 @@ BEGIN
         END IF;
         r.rows_read := r.rows_read + done.rows_read;
         r.rows_written := r.rows_written + done.rows_written;
-        granularities := granularities || array_fill(g.granularity, ARRAY[cardinality(windows)]);
         starts := starts || windows;
     END LOOP;
     r.windows := cardinality(starts);
-    IF r.windows > 0 THEN
-        PERFORM topk._batch_lists(p, granularities, starts);
-    END IF;
     parents := topk._speed_parents(p, hours);
     PERFORM topk._speed_lists(p, parents.granularities, parents.starts);
     RETURN r;
@@ -323,14 +335,21 @@ BEGIN
     ready_until := topk.window_start(granularity, ready_until, p.time_zone);
     -- (after a failed attempt at a task that may have held this window, one window at a
     -- time: the windows before the one that fails become final)
-    WHILE finish < ready_until AND cardinality(windows) < topk._windows_per_task(granularity)
-          AND NOT EXISTS (SELECT FROM topk.job_log j
-                          WHERE j.pipeline = p.name AND j.status = 'failed' AND j.task = _rollup.granularity
-                            AND j.window_start <= start
-                            AND j.window_start > start - (topk._windows_per_task(granularity) || ' ' || granularity)::interval) LOOP
-        windows := windows || finish;
-        finish := topk.window_end(granularity, finish, p.time_zone);
-    END LOOP;
+    IF NOT EXISTS (SELECT FROM topk.job_log j
+                   WHERE j.pipeline = p.name AND j.status = 'failed' AND j.task = _rollup.granularity
+                     AND j.window_start <= start
+                     AND j.window_start > start - (topk._windows_per_task(granularity) || ' ' || granularity)::interval) THEN
+        IF granularity = 'hour' AND (topk._hour_sql(p, 'e')).uniform THEN
+            -- (hours of an hour each)
+            windows := windows || ARRAY(SELECT generate_series(finish, ready_until - interval '1 hour', interval '1 hour')
+                                        LIMIT topk._windows_per_task(granularity) - 1);
+            finish := windows[cardinality(windows)] + interval '1 hour';
+        END IF;
+        WHILE finish < ready_until AND cardinality(windows) < topk._windows_per_task(granularity) LOOP
+            windows := windows || finish;
+            finish := topk.window_end(granularity, finish, p.time_zone);
+        END LOOP;
+    END IF;
     IF granularity = 'hour' AND cardinality(windows) > 1 AND p.mode = 'lambda' THEN
         estimate := topk._estimate_rows(p, start, finish);
         IF estimate > topk._events_per_task() THEN
@@ -344,9 +363,12 @@ BEGIN
             EXECUTE format('UPDATE %I.stale SET batch = false WHERE batch AND hour >= $1 AND hour < $2', p.name)
             USING start, finish;
         END IF;
+        -- (the speed lists of the windows move aside before the batch lists replace them)
+        PERFORM topk._supersede_speed(p, granularity, start, finish);
         SELECT d.rows_read, d.rows_written INTO r.rows_read, r.rows_written
         FROM topk._batch_windows(p, granularity, windows) d;
     END IF;
+    r.window_end := finish;
 
     -- Nothing to roll up (or kappa mode): also finalise the following windows that are
     -- ready and have no input either, as one task.
@@ -365,14 +387,10 @@ BEGIN
         END IF;
         finish := greatest(finish, ready_until);
     END IF;
-    r.window_end := finish;
-
-    IF p.mode = 'lambda' THEN
-        PERFORM topk._supersede_speed(p, granularity, start, finish);
-        IF r.rows_written > 0 THEN
-            PERFORM topk._batch_lists(p, array_fill(granularity, ARRAY[cardinality(windows)]), windows);
-        END IF;
+    IF p.mode = 'lambda' AND finish > r.window_end THEN
+        PERFORM topk._supersede_speed(p, granularity, r.window_end, finish);
     END IF;
+    r.window_end := finish;
     UPDATE topk.progress pr
     SET done_until = finish,
         last_done = topk.window_start(_rollup.granularity, finish - interval '1 microsecond', p.time_zone)

@@ -158,7 +158,12 @@ DECLARE
     undated boolean;
     bucket record := topk._hour_sql(p, 'e');
     mark record := topk._mark_range_sql(p);
+    q topk.pipelines := p;
+    moment record;  -- the hour bucket of a moment x.x (timestamptz)
 BEGIN
+    q.time_type := 'timestamptz';
+    q.time_column := 'x';
+    moment := topk._hour_sql(q, 'x');
     EXECUTE format($q$
         WITH taken AS (
             DELETE FROM %1$I.changes RETURNING first_hour, last_hour, marked_at
@@ -167,7 +172,7 @@ BEGIN
             FROM taken WHERE first_hour IS NOT NULL AND first_hour <= last_hour
               AND first_hour > -2000000000 AND last_hour < 2000000000
         ), hours AS (
-            SELECT topk.window_start('hour', x, %4$L) AS hour, min(r.marked_at) AS marked_at
+            SELECT %4$s AS hour, min(r.marked_at) AS marked_at
             FROM ranges r
             CROSS JOIN LATERAL generate_series(r.lo, r.hi - interval '1 microsecond', interval '15 minutes') x
             GROUP BY 1
@@ -178,7 +183,7 @@ BEGIN
         )
         SELECT count(*), coalesce(bool_or(first_hour IS NULL AND last_hour IS NULL), false),
                coalesce(bool_or(first_hour IS NULL AND last_hour = -1), false) FROM taken$q$,
-        p.name, mark.lo, mark.hi, p.time_zone)
+        p.name, mark.lo, mark.hi, moment.key)
     INTO n, everything, undated;
     IF everything OR undated THEN
         EXECUTE format('SELECT count(*) FROM %s AS e WHERE e.%2$I IS NULL OR e.%2$I = %3$L OR e.%2$I = %4$L',

@@ -8,26 +8,7 @@ CREATE TYPE topk.task_result AS (
     windows      bigint      -- speed and late tasks: windows updated
 );
 
--- Regenerates the top-k lists of some windows of a pipeline from its exact counts: the
--- first k of each window's counts (inside the caller's transaction: readers see the old
--- or the new list).
-CREATE FUNCTION topk._batch_lists(p topk.pipelines, granularities text[], starts timestamptz[])
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format($q$
-        DELETE FROM %1$I.top_lists t
-        USING unnest($1, $2) AS w(granularity, window_start)
-        WHERE t.granularity = w.granularity AND t.window_start = w.window_start$q$, p.name)
-    USING granularities, starts;
-    EXECUTE format($q$
-        INSERT INTO %1$I.top_lists (granularity, window_start, window_end, source, items, counts, errors)
-        SELECT c.granularity, c.window_start, c.window_end, 'batch', c.items[1:%2$s], c.counts[1:%2$s], NULL
-        FROM %1$I.batch_counts c
-        JOIN unnest($1, $2) AS w(granularity, window_start)
-          ON c.granularity = w.granularity AND c.window_start = w.window_start$q$,
-        p.name, p.k)
-    USING granularities, starts;
-END $$;
+-- (The batch lists are written with the exact counts: topk._batch_windows.)
 
 -- Regenerates the top-k lists of some windows from their speed sketches.
 CREATE FUNCTION topk._speed_lists(p topk.pipelines, granularities text[], starts timestamptz[])

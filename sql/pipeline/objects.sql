@@ -250,6 +250,12 @@ BEGIN
             quote_ident(p.item_column), p.item_type USING ERRCODE = 'datatype_mismatch',
             HINT = 'Add a generated column of one of these types (e.g. item_id bigint GENERATED ALWAYS AS (col::bigint) STORED) and count that.';
     END IF;
+    IF EXISTS (SELECT FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+               WHERE a.attrelid = p.source AND a.attnum = p.item_attnum AND NOT c.collisdeterministic) THEN
+        RAISE EXCEPTION 'topk: the item column % has a nondeterministic collation; a pipeline counts text items by their bytes',
+            quote_ident(p.item_column) USING ERRCODE = 'feature_not_supported',
+            HINT = 'Count a generated column of the form you want items compared in, e.g. item_key text GENERATED ALWAYS AS (lower(col)) STORED.';
+    END IF;
     SELECT a.atttypid, a.attnum INTO col_type, p.time_attnum FROM pg_attribute a
     WHERE a.attrelid = p.source AND a.attname = p.time_column AND a.attnum > 0 AND NOT a.attisdropped;
     p.time_type := CASE col_type WHEN 'timestamptz'::regtype THEN 'timestamptz'

@@ -24,6 +24,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     bucket record := topk._hour_sql(p, 'e');
     cluster timestamptz[];
+    final boolean;
     events bigint := 0;
     n bigint;
     final_until timestamptz := CASE WHEN p.mode = 'lambda' THEN
@@ -33,34 +34,39 @@ BEGIN
     USING hours;
     EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = ''hour'' AND window_start = ANY ($1)', p.name)
     USING hours;
-    FOR cluster IN SELECT c FROM topk._clusters(hours) c LOOP
+    -- (the final hours of a cluster, in lambda mode, get a distinct-count sketch only)
+    FOR cluster, final IN SELECT array_agg(h ORDER BY h), h < coalesce(final_until, '-infinity')
+                          FROM topk._clusters(hours) WITH ORDINALITY AS c(hours, i), unnest(c.hours) h
+                          GROUP BY c.i, 2 ORDER BY c.i, 2 DESC LOOP
         EXECUTE format($q$
             WITH per_hour AS MATERIALIZED (
                 SELECT %1$s AS hour, sketch, events, count, distinct_sketch
-                FROM (SELECT %2$s AS bucket, @extschema@.topk_agg(e.%3$I%4$s, %5$s) AS sketch,
-                             count(*) AS events, %6$s AS count, %7$s AS distinct_sketch
-                      FROM %8$s AS e
-                      WHERE %9$s AND %10$s
+                FROM (SELECT %2$s AS bucket, %3$s AS sketch,
+                             count(*) AS events, %4$s AS count, %5$s AS distinct_sketch
+                      FROM %6$s AS e
+                      WHERE %7$s AND %8$s
                       GROUP BY 1) b
             ), speed AS (
-                INSERT INTO %11$I.speed_table (granularity, window_start, window_end, sketch, events, count, updated_at)
-                SELECT 'hour', hour, topk.window_end('hour', hour, %12$L), sketch, events, count, now()
+                INSERT INTO %9$I.speed_table (granularity, window_start, window_end, sketch, events, count, updated_at)
+                SELECT 'hour', hour, %10$s, sketch, events, count, now()
                 FROM per_hour WHERE hour = ANY ($1) AND NOT hour < $2
             ), distinct_counts AS (
-                INSERT INTO %11$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
-                SELECT 'hour', hour, topk.window_end('hour', hour, %12$L), distinct_sketch,
+                INSERT INTO %9$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
+                SELECT 'hour', hour, %10$s, distinct_sketch,
                        @extschema@.hll_count(distinct_sketch)
                 FROM per_hour WHERE hour = ANY ($1) AND distinct_sketch IS NOT NULL
             )
             SELECT coalesce(sum(events), 0) FROM per_hour WHERE hour = ANY ($1)$q$,
-            format(bucket.hour, 'bucket'), bucket.key, p.item_column,
-            CASE WHEN p.weight_column IS NULL THEN '' ELSE format(', e.%I::bigint', p.weight_column) END,
-            p.capacity,
+            format(bucket.hour, 'bucket'), bucket.key,
+            CASE WHEN final THEN 'NULL::@extschema@.spacesaving'
+                 ELSE format('@extschema@.topk_agg(e.%I%s, %s)', p.item_column,
+                             CASE WHEN p.weight_column IS NULL THEN '' ELSE format(', e.%I::bigint', p.weight_column) END,
+                             p.capacity) END,
             CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)', p.weight_column) END,
             CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
                  ELSE format('@extschema@.hll_agg(e.%I)', p.distinct_column) END,
             p.source, topk._valid_sql(p, 'e') || ' AND ' || topk._horizon_sql(p, 'e'),
-            topk._range_sql(p, 'e', '$3', '$4'), p.name, p.time_zone)
+            topk._range_sql(p, 'e', '$3', '$4'), p.name, format(bucket.hour_end, 'hour'))
         INTO n
         USING cluster, coalesce(final_until, '-infinity'), cluster[1],
               topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
@@ -87,7 +93,7 @@ BEGIN
     FOR g IN SELECT gr.granularity, gr.rolls_up, pr.done_until
              FROM topk.granularities gr JOIN topk.progress pr ON pr.pipeline = p.name AND pr.granularity = gr.granularity
              WHERE gr.level > 1 ORDER BY gr.level LOOP
-        SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows FROM unnest(hours) h;
+        windows := topk._windows_of(g.granularity, hours, p.time_zone);
         -- speed sketches
         EXECUTE format($q$
             SELECT array_agg(s) FROM unnest($1) s
@@ -122,10 +128,8 @@ BEGIN
         END IF;
         -- distinct-count sketches
         IF p.distinct_column IS NOT NULL THEN
-            SELECT array_agg(DISTINCT topk.window_start(g.granularity, h, p.time_zone)) INTO windows FROM unnest(hours) h
-            WHERE NOT (g.rolls_up = 'hour'
-                       AND topk.window_end(g.granularity, topk.window_start(g.granularity, h, p.time_zone), p.time_zone)
-                           <= coalesce(hours_purged, '-infinity'));
+            SELECT array_agg(w ORDER BY w) INTO windows FROM unnest(topk._windows_of(g.granularity, hours, p.time_zone)) w
+            WHERE NOT (g.rolls_up = 'hour' AND topk.window_end(g.granularity, w, p.time_zone) <= coalesce(hours_purged, '-infinity'));
             CONTINUE WHEN windows IS NULL;
             EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = $1 AND window_start = ANY ($2)', p.name)
             USING g.granularity, windows;

@@ -60,6 +60,16 @@ CREATE FUNCTION topk.window_end(granularity text, start timestamptz, time_zone t
         WHEN 'year' THEN interval '8808 hours'
     END, time_zone);
 
+-- The windows of a granularity that contain some moments (their starts, each once): one
+-- topk.window_start per window, not per moment (a day, week, month or year is known by
+-- its wall-clock date; hours are not, where clocks go back).
+CREATE FUNCTION topk._windows_of(granularity text, moments timestamptz[], time_zone text) RETURNS timestamptz[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT array_agg(DISTINCT topk.window_start(granularity, t, time_zone) ORDER BY topk.window_start(granularity, t, time_zone))
+            FROM (SELECT min(m) AS t FROM unnest(moments) m
+                  GROUP BY CASE WHEN granularity = 'hour' THEN m
+                                ELSE date_trunc(granularity, m AT TIME ZONE time_zone) AT TIME ZONE 'UTC' END) p);
+
 ---------------------------------------------------------------------------------------
 -- Internal helpers
 ---------------------------------------------------------------------------------------
@@ -96,15 +106,25 @@ END $$;
 
 -- SQL for the hour bucket of the events of a statement, in two parts so that the
 -- per-row work is cheap: `key` (an expression on the event row, grouped by) and `hour`
--- (the bucket's start as timestamptz, computed once per group from `key`). date_bin is
--- plain arithmetic; it aligns hours in the time zone when every UTC offset the zone has
--- had or will have (1970-2050) is the same number of minutes past the hour (true of
--- UTC and most zones, including +05:30); other zones use topk._hour_start.
-CREATE FUNCTION topk._hour_sql(p topk.pipelines, alias text, OUT key text, OUT hour text)
+-- (the bucket's start as timestamptz, computed once per group from `key`); `hour_end`, the
+-- end of an hour from its start. date_bin is plain arithmetic; it aligns hours in the
+-- time zone when every UTC offset the zone has had or will have (1970-2050) is the same
+-- number of minutes past the hour (true of UTC and most zones, including +05:30: then
+-- `uniform`, every hour is 60 minutes long); other zones use topk._hour_start.
+CREATE FUNCTION topk._hour_sql(p topk.pipelines, alias text, OUT key text, OUT hour text, OUT hour_end text,
+                               OUT uniform boolean)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     offsets_agree boolean;
 BEGIN
+    SELECT count(DISTINCT (extract(epoch FROM (t AT TIME ZONE p.time_zone) - (t AT TIME ZONE 'UTC'))::bigint
+                           % 3600 + 3600) % 3600) = 1
+    INTO offsets_agree
+    FROM generate_series(timestamptz '1970-01-01 00:00+00', '2050-01-01 00:00+00', interval '1 month') t;
+    -- (the end of the hour that starts at %s: an hour later, where hours are UTC hours)
+    uniform := offsets_agree;
+    hour_end := CASE WHEN offsets_agree THEN '(%s + interval ''1 hour'')'
+                     ELSE format('topk.window_end(''hour'', %%s, %L)', p.time_zone) END;
     IF p.time_type = 'timestamp' THEN
         key := format('date_bin(''1 hour'', %s.%I, timestamp ''2000-01-01'')', alias, p.time_column);
         hour := format('(%%s AT TIME ZONE %L)', p.time_zone);
@@ -112,10 +132,6 @@ BEGIN
         key := format('%s.%I', alias, p.time_column);
         hour := format('(%%s::timestamp AT TIME ZONE %L)', p.time_zone);
     ELSE
-        SELECT count(DISTINCT (extract(epoch FROM (t AT TIME ZONE p.time_zone) - (t AT TIME ZONE 'UTC'))::bigint
-                               % 3600 + 3600) % 3600) = 1
-        INTO offsets_agree
-        FROM generate_series(timestamptz '1970-01-01 00:00+00', '2050-01-01 00:00+00', interval '1 month') t;
         IF offsets_agree THEN
             key := format('date_bin(''1 hour'', %s.%I, %L::timestamptz)', alias, p.time_column,
                           timestamp '2000-01-01' AT TIME ZONE p.time_zone);

@@ -13,6 +13,7 @@ SELECT p.proname AS aggregate, count(*) AS overloads,
 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
 JOIN pg_depend d ON d.objid = p.oid AND d.refclassid = 'pg_extension'::regclass
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'topk_pg'
+WHERE p.pronamespace <> 'topk'::regnamespace   -- (the pipeline's own, not for users)
 GROUP BY p.proname ORDER BY p.proname;
 
 -- Four "workers" each aggregate their shard; their partial states travel as text (the

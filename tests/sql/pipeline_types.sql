@@ -61,3 +61,8 @@ CREATE TABLE smalls (at timestamptz NOT NULL, item smallint);
 SELECT topk.create_pipeline('smalls_p', 'smalls', 'item', 'at');
 CREATE TABLE nums (at timestamptz NOT NULL, item numeric);
 SELECT topk.create_pipeline('nums_p', 'nums', 'item', 'at');
+-- Text items are counted by their bytes: a nondeterministic collation (where 'a' = 'A')
+-- is refused.
+CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE blind (at timestamptz NOT NULL, item text COLLATE case_blind);
+SELECT topk.create_pipeline('blind_p', 'blind', 'item', 'at');
