@@ -96,8 +96,10 @@ pub unsafe fn arg_f64(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<f64>
 }
 
 /// A sketch parameter (precision, capacity, epsilon, ...) at argument `i`: it must not
-/// be NULL and, in an aggregate, must be a constant, so it is the same for every row
-/// and a column can never be taken for a parameter by mistake.
+/// be NULL and, in an aggregate, must be the same for every row: any expression without
+/// a column of the rows or a volatile function (a constant, a parameter of a prepared
+/// statement or of JDBC, a PL/pgSQL variable, an argument of an SQL function), so that a
+/// column can never be taken for a parameter by mistake.
 pub unsafe fn param_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize, name: &str) -> pg_sys::Datum {
     let Some(d) = arg(fcinfo, i) else {
         raise(SketchError::invalid(format!("{name} must not be NULL")));
@@ -106,11 +108,21 @@ pub unsafe fn param_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize, name: &str) 
     if !aggref.is_null() && i >= 1 {
         // Argument i of a transition function is argument i-1 of the aggregate.
         let tle = pg_sys::list_nth((*aggref).args, (i - 1) as i32) as *mut pg_sys::TargetEntry;
-        if !tle.is_null() && !pgrx::is_a((*tle).expr as *mut pg_sys::Node, pg_sys::NodeTag::T_Const) {
-            raise(
-                SketchError::invalid(format!("{name} must be a constant, the same for every row"))
-                    .with_hint("Parameters are fixed for the whole aggregate. To weight each row by a column, pass it as the bigint weight argument, e.g. quantity::bigint."),
-            );
+        let expr = if tle.is_null() { std::ptr::null_mut() } else { (*tle).expr as *mut pg_sys::Node };
+        if !expr.is_null() {
+            let why = if pg_sys::contain_var_clause(expr) {
+                "not taken from a column"
+            } else if pg_sys::contain_volatile_functions(expr) {
+                "not from a volatile function"
+            } else {
+                ""
+            };
+            if !why.is_empty() {
+                raise(
+                    SketchError::invalid(format!("{name} must be the same for every row, {why}"))
+                        .with_hint("Parameters are fixed for the whole aggregate: a constant, a statement parameter or a variable, without volatile functions. To weight each row by a column, pass it as the bigint weight argument, e.g. quantity::bigint."),
+                );
+            }
         }
     }
     d

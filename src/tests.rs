@@ -73,7 +73,7 @@ fn topk_items_come_back_typed() {
     assert_eq!(t.as_deref(), Some("x"));
 }
 
-#[pg_test(error = "topk capacity must be a constant, the same for every row")]
+#[pg_test(error = "topk capacity must be the same for every row, not taken from a column")]
 fn topk_integer_column_is_not_taken_for_a_capacity() {
     Spi::run("SELECT topk_agg(g, g) FROM generate_series(1, 10) g").unwrap();
 }

@@ -427,6 +427,24 @@ public class TopkJdbcTest {
                     }
                 }
             });
+
+            check("a sketch parameter from a PreparedStatement parameter, 10 executions (server-side, then generic plans)", () -> {
+                StringBuilder got = new StringBuilder();
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT (topk_agg(x, ?)::jsonb)->>'capacity', hll_count(hll_agg(x, ?)) FROM generate_series(1, 1000) x")) {
+                    for (int i = 1; i <= 10; i++) {
+                        ps.setInt(1, 100 + i);
+                        ps.setInt(2, 10 + i % 3);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            expectEq(String.valueOf(100 + i), rs.getString(1), "capacity of execution " + i);
+                            expect(Math.abs(rs.getLong(2) - 1000) < 100, "hll_count of execution " + i + ": " + rs.getLong(2));
+                            got.append(rs.getString(1)).append(':').append(rs.getLong(2)).append(' ');
+                        }
+                    }
+                }
+                results.put("parameters", got.toString());
+            });
         }
         return results;
     }
