@@ -1221,12 +1221,13 @@ BEGIN
                     FROM w JOIN %1$I.speed_table s
                       ON s.granularity = %4$L AND s.window_start >= w.window_start AND s.window_start < w.window_end
                     UNION ALL
-                    SELECT w.window_start, w.window_end, @extschema@.topk_agg(b.item, b.count, %5$s),
-                           sum(b.events), sum(b.count)
-                    FROM w JOIN %1$I.batch_table b
-                      ON b.granularity = %4$L AND b.window_start >= w.window_start AND b.window_start < w.window_end
-                    WHERE $2
-                    GROUP BY 1, 2
+                    SELECT x.window_start, x.window_end, topk._tally_sketch(x.tally, %5$s), t.events, t.count
+                    FROM (SELECT w.window_start, w.window_end, topk._tally_parts(b.items, b.counts, b.events) AS tally
+                          FROM w JOIN %1$I.batch_counts b
+                            ON b.granularity = %4$L AND b.window_start >= w.window_start AND b.window_start < w.window_end
+                          WHERE $2
+                          GROUP BY 1, 2) x
+                    CROSS JOIN LATERAL topk._tally_totals(x.tally) t
                 )
                 INSERT INTO %1$I.speed_table (granularity, window_start, window_end, sketch, events, count, updated_at)
                 SELECT %2$L, window_start, window_end, @extschema@.topk_merge_agg(sketch), sum(events), sum(count), now()
@@ -1268,15 +1269,22 @@ DECLARE
     p topk.pipelines := topk._pipeline(pipeline_name);
     r topk.task_result;
     hours timestamptz[];
+    unread timestamptz[];   -- the hours to read again
     listed timestamptz[];
     parents record;
 BEGIN
     r.rows_read := topk._collect(p);
     -- (hours more than a day ahead of the clock stay marked until they are not)
     -- (and hours whose raw events retention removed are not read again)
-    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour)
-                    SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2) FROM taken', p.name)
-    INTO hours USING topk._clock(p) + interval '1 day', topk._raw_kept_from(p);
+    -- (a final hour the batch read after its last change has its distinct-count sketch
+    -- from that read: it is not read again, only merged into the windows above it)
+    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour, batch)
+                    SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2),
+                           array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2 AND (batch OR NOT hour < coalesce($3, ''-infinity'')))
+                    FROM taken', p.name)
+    INTO hours, unread USING topk._clock(p) + interval '1 day', topk._raw_kept_from(p),
+        CASE WHEN p.mode = 'lambda' THEN (SELECT done_until FROM topk.progress
+                                          WHERE pipeline = p.name AND granularity = 'hour') END;
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.events := 0;
     r.windows := 0;
@@ -1284,7 +1292,9 @@ BEGIN
     IF hours IS NULL THEN
         RETURN r;
     END IF;
-    r.events := topk._speed_hours(p, hours);
+    IF unread IS NOT NULL THEN
+        r.events := topk._speed_hours(p, unread);
+    END IF;
     parents := topk._speed_parents(p, hours);
     SELECT array_agg(h) INTO listed FROM unnest(hours) h
     WHERE NOT (p.mode = 'lambda' AND h < coalesce((SELECT done_until FROM topk.progress
@@ -1316,6 +1326,11 @@ CREATE AGGREGATE topk._tally_parts(anyarray, bigint[], bigint[]) (SFUNC = topk._
 CREATE FUNCTION topk._tally_arrays(tally bytea, item anyelement, OUT items anyarray, OUT counts bigint[],
                                    OUT events bigint[])
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_arrays';
+-- (for the speed path: a space-saving sketch of exact counts, and their sums)
+CREATE FUNCTION topk._tally_sketch(tally bytea, capacity integer) RETURNS @extschema@.spacesaving
+    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_sketch';
+CREATE FUNCTION topk._tally_totals(tally bytea, OUT count bigint, OUT events bigint)
+    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_totals';
 
 -- Sets the starting point of the watermarks at a pipeline's first batch run: the
 -- earliest captured hour (or the current one). Earlier windows hold no events yet; any
@@ -1400,11 +1415,15 @@ BEGIN
     -- by hour and item
     IF granularity = 'hour' THEN
         EXECUTE format('DELETE FROM %I.rejects WHERE hour = ANY ($1)', p.name) USING from_source;
+        -- (and, from the same scan, the hours' distinct-count sketches)
+        EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = ''hour'' AND window_start = ANY ($1)', p.name)
+        USING from_source;
         FOR cluster IN SELECT c FROM topk._clusters(from_source) c LOOP
             EXECUTE format($q$
                 WITH grouped AS MATERIALIZED (
-                    SELECT %8$s AS hour, tally, events, rejected
+                    SELECT %8$s AS hour, tally, events, rejected, distinct_sketch
                     FROM (SELECT %9$s AS bucket, topk._tally(e.%2$I, %3$s) FILTER (WHERE %5$s) AS tally,
+                                 %14$s AS distinct_sketch,
                                  count(*) FILTER (WHERE %5$s) AS events, count(*) FILTER (WHERE NOT (%5$s)) AS rejected
                           FROM %4$s AS e
                           WHERE %6$s
@@ -1420,12 +1439,19 @@ BEGIN
                 )%13$s, rejected AS (
                     INSERT INTO %1$I.rejects (hour, events, counted_at)
                     SELECT hour, rejected, now() FROM wanted WHERE rejected > 0
+                ), distinct_counts AS (
+                    INSERT INTO %1$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
+                    SELECT 'hour', hour, %10$s, distinct_sketch, @extschema@.hll_count(distinct_sketch)
+                    FROM wanted WHERE distinct_sketch IS NOT NULL
                 )
                 SELECT coalesce(sum(events), 0), (SELECT coalesce(sum(n), 0) FROM written), coalesce(sum(rejected), 0)
                 FROM wanted$q$,
                 p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
                 events_sql, format(bucket.hour, 'bucket'), bucket.key, format(bucket.hour_end, 'hour'), p.item_type,
-                returning_sql, listed_sql)
+                returning_sql, listed_sql,
+                CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
+                     ELSE format('@extschema@.hll_agg(e.%I) FILTER (WHERE %s)', p.distinct_column,
+                                 topk._valid_sql(p, 'e')) END)
             INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
             rows_read := rows_read + n + bad;
             rows_written := rows_written + m;

@@ -9,9 +9,11 @@
 use crate::counting::{count_trans, Counting};
 use crate::fmgr::{arg, arg_type, raise, return_record, OrRaise};
 use crate::item::{Item, ItemKind, StoredItem};
-use crate::state::{state_datum, AggState, Backend, Expanded};
+use crate::state::{sketch_datum, state_datum, AggState, Backend, Expanded};
 use crate::{impl_sketch, pg_function};
 use pgrx::pg_sys;
+use topk_core::hash::{hash_bytes, hash_i64};
+use topk_core::spacesaving::{check_capacity, SpaceSaving};
 use topk_core::tally::{Counts, Tally};
 use topk_core::SketchError;
 
@@ -144,6 +146,44 @@ pg_function!(fn topk_tally_arrays(fcinfo) {
     });
     match arrays {
         Some(mut values) => return_record(fcinfo, &mut values, &mut [false; 3]),
+        None => crate::fmgr::return_null(fcinfo),
+    }
+});
+
+// topk._tally_sketch(tally bytea, capacity integer) -> spacesaving: a space-saving sketch
+// of exact counts (the final parts of an open window, for the speed path). The items go
+// in largest count first, so those that fit keep their exact counts (error 0).
+pg_function!(fn topk_tally_sketch(fcinfo) {
+    let Some(capacity) = crate::fmgr::arg_i32(fcinfo, 1) else { return crate::fmgr::return_null(fcinfo) };
+    let capacity = check_capacity(i64::from(capacity)).or_raise();
+    let sketch = Expanded::read::<Tally, _>(fcinfo, 0, |h| {
+        let t = h.sketch();
+        let mut s = SpaceSaving::new(capacity).or_raise();
+        s.item_type = t.item_tag;
+        for (v, c) in t.sorted_ints() {
+            s.update_int(v, hash_i64(v), c.count).or_raise();
+        }
+        for (b, c) in t.sorted_bytes(|a, b| a.cmp(b)) {
+            s.update_bytes(b, hash_bytes(b), c.count).or_raise();
+        }
+        s
+    });
+    match sketch {
+        Some(s) => sketch_datum(&s),
+        None => crate::fmgr::return_null(fcinfo),
+    }
+});
+
+// topk._tally_totals(tally bytea, OUT count bigint, OUT events bigint): the sums of its
+// counts and of its events.
+pg_function!(fn topk_tally_totals(fcinfo) {
+    let totals = Expanded::read::<Tally, _>(fcinfo, 0, |h| h.sketch().totals());
+    match totals {
+        Some(Ok(c)) => {
+            let mut values = [pg_sys::Datum::from(c.count as i64), pg_sys::Datum::from(c.events as i64)];
+            return_record(fcinfo, &mut values, &mut [false; 2])
+        }
+        Some(Err(e)) => raise(e),
         None => crate::fmgr::return_null(fcinfo),
     }
 });

@@ -130,6 +130,15 @@ impl Tally {
         self.ints.capacity() * 25 + self.bytes.capacity() * 33 + key_bytes
     }
 
+    /// The sums of the counts and of the events of all items.
+    pub fn totals(&self) -> Result<Counts> {
+        let mut sum = Counts::default();
+        for c in self.ints.values().chain(self.bytes.values()) {
+            sum.add(c.count, c.events)?;
+        }
+        Ok(sum)
+    }
+
     /// The integer items, largest count first, ties by item.
     pub fn sorted_ints(&self) -> Vec<(i64, Counts)> {
         let mut v: Vec<(i64, Counts)> = self.ints.iter().map(|(&k, &c)| (k, c)).collect();

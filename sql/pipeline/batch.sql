@@ -16,6 +16,11 @@ CREATE AGGREGATE topk._tally_parts(anyarray, bigint[], bigint[]) (SFUNC = topk._
 CREATE FUNCTION topk._tally_arrays(tally bytea, item anyelement, OUT items anyarray, OUT counts bigint[],
                                    OUT events bigint[])
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_arrays';
+-- (for the speed path: a space-saving sketch of exact counts, and their sums)
+CREATE FUNCTION topk._tally_sketch(tally bytea, capacity integer) RETURNS @extschema@.spacesaving
+    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_sketch';
+CREATE FUNCTION topk._tally_totals(tally bytea, OUT count bigint, OUT events bigint)
+    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_totals';
 
 -- Sets the starting point of the watermarks at a pipeline's first batch run: the
 -- earliest captured hour (or the current one). Earlier windows hold no events yet; any
@@ -100,11 +105,15 @@ BEGIN
     -- by hour and item
     IF granularity = 'hour' THEN
         EXECUTE format('DELETE FROM %I.rejects WHERE hour = ANY ($1)', p.name) USING from_source;
+        -- (and, from the same scan, the hours' distinct-count sketches)
+        EXECUTE format('DELETE FROM %I.distinct_sketches WHERE granularity = ''hour'' AND window_start = ANY ($1)', p.name)
+        USING from_source;
         FOR cluster IN SELECT c FROM topk._clusters(from_source) c LOOP
             EXECUTE format($q$
                 WITH grouped AS MATERIALIZED (
-                    SELECT %8$s AS hour, tally, events, rejected
+                    SELECT %8$s AS hour, tally, events, rejected, distinct_sketch
                     FROM (SELECT %9$s AS bucket, topk._tally(e.%2$I, %3$s) FILTER (WHERE %5$s) AS tally,
+                                 %14$s AS distinct_sketch,
                                  count(*) FILTER (WHERE %5$s) AS events, count(*) FILTER (WHERE NOT (%5$s)) AS rejected
                           FROM %4$s AS e
                           WHERE %6$s
@@ -120,12 +129,19 @@ BEGIN
                 )%13$s, rejected AS (
                     INSERT INTO %1$I.rejects (hour, events, counted_at)
                     SELECT hour, rejected, now() FROM wanted WHERE rejected > 0
+                ), distinct_counts AS (
+                    INSERT INTO %1$I.distinct_sketches (granularity, window_start, window_end, sketch, distinct_count)
+                    SELECT 'hour', hour, %10$s, distinct_sketch, @extschema@.hll_count(distinct_sketch)
+                    FROM wanted WHERE distinct_sketch IS NOT NULL
                 )
                 SELECT coalesce(sum(events), 0), (SELECT coalesce(sum(n), 0) FROM written), coalesce(sum(rejected), 0)
                 FROM wanted$q$,
                 p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
                 events_sql, format(bucket.hour, 'bucket'), bucket.key, format(bucket.hour_end, 'hour'), p.item_type,
-                returning_sql, listed_sql)
+                returning_sql, listed_sql,
+                CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
+                     ELSE format('@extschema@.hll_agg(e.%I) FILTER (WHERE %s)', p.distinct_column,
+                                 topk._valid_sql(p, 'e')) END)
             INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
             rows_read := rows_read + n + bad;
             rows_written := rows_written + m;

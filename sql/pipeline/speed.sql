@@ -111,12 +111,13 @@ BEGIN
                     FROM w JOIN %1$I.speed_table s
                       ON s.granularity = %4$L AND s.window_start >= w.window_start AND s.window_start < w.window_end
                     UNION ALL
-                    SELECT w.window_start, w.window_end, @extschema@.topk_agg(b.item, b.count, %5$s),
-                           sum(b.events), sum(b.count)
-                    FROM w JOIN %1$I.batch_table b
-                      ON b.granularity = %4$L AND b.window_start >= w.window_start AND b.window_start < w.window_end
-                    WHERE $2
-                    GROUP BY 1, 2
+                    SELECT x.window_start, x.window_end, topk._tally_sketch(x.tally, %5$s), t.events, t.count
+                    FROM (SELECT w.window_start, w.window_end, topk._tally_parts(b.items, b.counts, b.events) AS tally
+                          FROM w JOIN %1$I.batch_counts b
+                            ON b.granularity = %4$L AND b.window_start >= w.window_start AND b.window_start < w.window_end
+                          WHERE $2
+                          GROUP BY 1, 2) x
+                    CROSS JOIN LATERAL topk._tally_totals(x.tally) t
                 )
                 INSERT INTO %1$I.speed_table (granularity, window_start, window_end, sketch, events, count, updated_at)
                 SELECT %2$L, window_start, window_end, @extschema@.topk_merge_agg(sketch), sum(events), sum(count), now()
@@ -158,15 +159,22 @@ DECLARE
     p topk.pipelines := topk._pipeline(pipeline_name);
     r topk.task_result;
     hours timestamptz[];
+    unread timestamptz[];   -- the hours to read again
     listed timestamptz[];
     parents record;
 BEGIN
     r.rows_read := topk._collect(p);
     -- (hours more than a day ahead of the clock stay marked until they are not)
     -- (and hours whose raw events retention removed are not read again)
-    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour)
-                    SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2) FROM taken', p.name)
-    INTO hours USING topk._clock(p) + interval '1 day', topk._raw_kept_from(p);
+    -- (a final hour the batch read after its last change has its distinct-count sketch
+    -- from that read: it is not read again, only merged into the windows above it)
+    EXECUTE format('WITH taken AS (UPDATE %1$I.stale SET speed = false WHERE speed AND hour < $1 RETURNING hour, batch)
+                    SELECT array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2),
+                           array_agg(hour ORDER BY hour) FILTER (WHERE hour >= $2 AND (batch OR NOT hour < coalesce($3, ''-infinity'')))
+                    FROM taken', p.name)
+    INTO hours, unread USING topk._clock(p) + interval '1 day', topk._raw_kept_from(p),
+        CASE WHEN p.mode = 'lambda' THEN (SELECT done_until FROM topk.progress
+                                          WHERE pipeline = p.name AND granularity = 'hour') END;
     EXECUTE format('DELETE FROM %I.stale WHERE NOT speed AND NOT batch', p.name);
     r.events := 0;
     r.windows := 0;
@@ -174,7 +182,9 @@ BEGIN
     IF hours IS NULL THEN
         RETURN r;
     END IF;
-    r.events := topk._speed_hours(p, hours);
+    IF unread IS NOT NULL THEN
+        r.events := topk._speed_hours(p, unread);
+    END IF;
     parents := topk._speed_parents(p, hours);
     SELECT array_agg(h) INTO listed FROM unnest(hours) h
     WHERE NOT (p.mode = 'lambda' AND h < coalesce((SELECT done_until FROM topk.progress
