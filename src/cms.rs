@@ -47,8 +47,12 @@ pg_function!(fn cms_add(fcinfo) { add_scalar::<Cms>(fcinfo) });
 
 // cms_estimate(cms, value) -> bigint: never below the true count.
 pg_function!(fn cms_estimate(fcinfo) {
-    let mut c = sketch_arg::<Cms>(fcinfo, 0).expect("strict");
-    let item = item_arg(&mut c, fcinfo, 1).expect("strict");
+    let c = crate::cache::cached_sketch_arg::<Cms>(fcinfo, 0).expect("strict");
+    // (the value's type is checked against the sketch's, which is left as it was)
+    let tag = c.item_tag();
+    let item = item_arg(c, fcinfo, 1);
+    c.set_item_tag(tag);
+    let item = item.expect("strict");
     pg_sys::Datum::from(c.estimate_hash(item.hash()) as i64)
 });
 

@@ -106,8 +106,12 @@ pg_function!(fn topk_items(fcinfo) {
 
 // topk_estimate(sketch, value) -> bigint: an upper bound of the value's count.
 pg_function!(fn topk_estimate(fcinfo) {
-    let mut s = sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
-    let item = item_arg(&mut s, fcinfo, 1).expect("strict");
+    let s = crate::cache::cached_sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
+    // (the value's type is checked against the sketch's, which is left as it was)
+    let tag = s.item_tag();
+    let item = item_arg(s, fcinfo, 1);
+    s.set_item_tag(tag);
+    let item = item.expect("strict");
     let h = item.hash();
     let (count, _error) = match item {
         Item::Int(v) => s.estimate_int(v, h),

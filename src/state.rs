@@ -211,7 +211,7 @@ unsafe fn agg_context(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::MemoryContext
 }
 
 /// Runs `drop_fn(arg)` when `ctx` is reset or deleted.
-unsafe fn on_context_reset(ctx: pg_sys::MemoryContext, drop_fn: unsafe extern "C-unwind" fn(*mut c_void), arg: *mut c_void) {
+pub(crate) unsafe fn on_context_reset(ctx: pg_sys::MemoryContext, drop_fn: unsafe extern "C-unwind" fn(*mut c_void), arg: *mut c_void) {
     let cb = pg_sys::MemoryContextAlloc(ctx, std::mem::size_of::<pg_sys::MemoryContextCallback>())
         as *mut pg_sys::MemoryContextCallback;
     (*cb).func = Some(drop_fn);

@@ -156,6 +156,16 @@ FIGURES = [
     fig("cms_merge", "merge 30 daily `cms_agg` → size",
         "SELECT pg_column_size(cms_merge_agg(cms)) FROM bench_daily",
         needs=["cms_agg", "cms_merge_agg"], section="merge 30 daily sketches"),
+    # One stored sketch against 100k values in a join: decoded once per query, not per row.
+    fig("cms_estimates", "100k `cms_estimate` against the one-pass sketch (a join)",
+        "SELECT sum(cms_estimate(o.cms, g::bigint)) FROM bench_onepass o, generate_series(1, 100000) g",
+        needs=["cms_agg"], section="estimates in a join"),
+    fig("topk_estimates", "100k `topk_estimate` against the one-pass sketch (a join)",
+        "SELECT sum(topk_estimate(o.topk, g::bigint)) FROM bench_onepass o, generate_series(1, 100000) g",
+        needs=["topk_agg"], section="estimates in a join"),
+    fig("hh_estimates", "100k `heavy_hitters_estimate` against the one-pass sketch (a join)",
+        "SELECT sum(heavy_hitters_estimate(o.hh, g::bigint)) FROM bench_onepass o, generate_series(1, 100000) g",
+        needs=["heavy_hitters_agg"], section="estimates in a join"),
 ]
 
 # Sketches built once (untimed) for accuracy, sizes and the merge figures.
