@@ -18,7 +18,8 @@
 # memory or timed out (the input is saved under fuzz/artifacts/T/: replay it with
 # `cargo fuzz run --sanitizer none -a T FILE`, then add it to
 # core/tests/fuzz_regressions/T/); 2 on a usage error or if the harness does not build.
-# If cargo-fuzz cannot be installed (no registry), it says SKIPPED and exits 0.
+# If cargo-fuzz cannot be installed, it fails (exit 2): a smoke run that did not run is
+# not a pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -60,8 +61,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked)"
     if ! "${nice_cmd[@]}" cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked; then
-        echo "fuzz.sh: SKIPPED: cargo-fuzz could not be installed" >&2
-        exit 0
+        echo "fuzz.sh: FAILED: cargo-fuzz $CARGO_FUZZ_VERSION could not be installed (cargo install needs crates.io)" >&2
+        exit 2
     fi
 fi
 
