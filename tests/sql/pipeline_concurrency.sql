@@ -17,6 +17,15 @@ CREATE TABLE stress_reads (reader int, read int, granularity text, window_start 
 
 SELECT count(*) AS events FROM stress_events;
 SELECT count(*) AS failed_tasks FROM topk.job_log WHERE status = 'failed';
+-- The runs overlapped: tasks of one session started while a task of another held the
+-- pipeline, and waited for it (a task's time counts from before it takes the lock):
+-- speed tasks of the two run_speed sessions, and speed and batch tasks.
+SELECT count(*) FILTER (WHERE a.task = 'speed' AND b.task = 'speed') > 0 AS speed_runs_waited,
+       count(*) FILTER (WHERE (a.task = 'speed') <> (b.task = 'speed')) > 0 AS speed_and_batch_waited
+FROM topk.job_log a
+JOIN topk.job_log b ON b.pipeline = a.pipeline AND b.pid <> a.pid
+                   AND b.started > a.started AND b.started < a.started + a.duration
+WHERE a.pipeline = 'stress';
 -- Readers never saw a window with both its batch and its speed rows, nor one that was
 -- there and then was not (retention is off: a window's list is only ever replaced).
 SELECT count(DISTINCT (reader, read)) > 20 AS readers_read,
