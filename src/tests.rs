@@ -32,12 +32,24 @@ fn hll_int4_and_int8_are_the_same_item() {
     );
 }
 
+/// Text and binary round trips give back the very bytes, for every sketch type, sparse
+/// and dense.
 #[pg_test]
-fn hll_text_round_trip() {
-    assert_eq!(
-        one_i64("SELECT hll_count(hll_agg(g)::text::hll) FROM generate_series(1, 100000) g"),
-        one_i64("SELECT hll_count(hll_agg(g)) FROM generate_series(1, 100000) g")
-    );
+fn round_trips_are_byte_for_byte() {
+    for (t, send, agg) in [
+        ("hll", "hll_send", "hll_agg(g)"),
+        ("hll", "hll_send", "hll_agg(g % 10)"),
+        ("cms", "cms_send", "cms_agg(g % 1000)"),
+        ("spacesaving", "topk_send", "topk_agg(g % 5000, 1000)::spacesaving"),
+        ("spacesaving", "topk_send", "topk_agg((g % 50)::text)::spacesaving"),
+        ("heavy_hitters", "heavy_hitters_send", "heavy_hitters_agg(g % 5000)::heavy_hitters"),
+    ] {
+        let sql = format!(
+            "SELECT {send}(s) = {send}(s::text::{t}) AND s::text = s::text::{t}::text
+             FROM (SELECT {agg} AS s FROM generate_series(1, 100000) g) x"
+        );
+        assert_eq!(Spi::get_one::<bool>(&sql).unwrap(), Some(true), "{agg}");
+    }
 }
 
 #[pg_test(error = "hll precision 3 is out of range")]
