@@ -29,7 +29,7 @@ CREATE DOMAIN heavy_hitters_integer AS heavy_hitters;
 CREATE DOMAIN heavy_hitters_text AS heavy_hitters;
 
 CREATE FUNCTION heavy_hitters_to_json(heavy_hitters) RETURNS jsonb
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_to_json';
+    STABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_to_json';
 CREATE CAST (heavy_hitters AS jsonb) WITH FUNCTION heavy_hitters_to_json(heavy_hitters);
 
 -- Aggregate support: parameters [k int [, epsilon, delta]] follow the value, or the
@@ -106,10 +106,10 @@ CREATE AGGREGATE heavy_hitters_merge_agg(sketch heavy_hitters) (
 );
 CREATE FUNCTION heavy_hitters_items(sketch heavy_hitters, n integer DEFAULT NULL)
     RETURNS TABLE (rank integer, item text, count bigint, error bigint, guaranteed boolean)
-    IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items';
+    STABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items';
 CREATE FUNCTION heavy_hitters_items(sketch heavy_hitters, n integer, type_hint anyelement)
     RETURNS TABLE (rank integer, item anyelement, count bigint, error bigint, guaranteed boolean)
-    IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items';
+    STABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items';
 CREATE FUNCTION heavy_hitters_estimate(sketch heavy_hitters, value anyelement) RETURNS bigint
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_estimate';
 CREATE FUNCTION heavy_hitters_total(sketch heavy_hitters) RETURNS bigint

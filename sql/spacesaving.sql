@@ -33,7 +33,7 @@ COMMENT ON DOMAIN spacesaving_integer IS 'spacesaving sketch of integer items';
 COMMENT ON DOMAIN spacesaving_text IS 'spacesaving sketch of text items';
 
 CREATE FUNCTION topk_to_json(spacesaving) RETURNS jsonb
-    IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_to_json';
+    STABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_to_json';
 CREATE CAST (spacesaving AS jsonb) WITH FUNCTION topk_to_json(spacesaving);
 
 -- Aggregate support.
@@ -111,11 +111,11 @@ CREATE AGGREGATE topk_merge_agg(sketch spacesaving) (
 -- Items of any type, in their text form.
 CREATE FUNCTION topk_items(sketch spacesaving, n integer DEFAULT NULL)
     RETURNS TABLE (rank integer, item text, count bigint, error bigint, guaranteed boolean)
-    IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items';
+    STABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items';
 -- Items as the type of the hint, e.g. topk_items(s, 10, NULL::uuid).
 CREATE FUNCTION topk_items(sketch spacesaving, n integer, type_hint anyelement)
     RETURNS TABLE (rank integer, item anyelement, count bigint, error bigint, guaranteed boolean)
-    IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items';
+    STABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'topk_items';
 
 CREATE FUNCTION topk_estimate(sketch spacesaving, value anyelement) RETURNS bigint
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_estimate';

@@ -4,7 +4,12 @@
 -- pipeline's SQL (sql/pipeline/*.sql, from the catalog's replay mark on) and
 -- sql/update/0.3.0--0.4.0-after.sql; edit those, then run the script.
 --
--- The sketches are unchanged. The pipeline moves to the design where the events table is
+-- Sketches: items of types other than integers, text, varchar, bytea and uuid are counted
+-- by their canonical binary form (0.3.0: by their text output), domains as their base
+-- type (src/item.rs). Stored sketches of such items still read and answer as before, but
+-- do not merge with sketches built by 0.4.0, nor take new items: an ERROR says to build
+-- them again from the rows (tests/sql/items.sql). The functions that show items as text
+-- are STABLE (the text depends on DateStyle and the like). The pipeline moves to the design where the events table is
 -- the truth: its per-statement copy of the rows into delta tables (a trigger and a
 -- function per pipeline, speed_delta, batch_delta, distinct_delta) gives way to change
 -- marks (changes, stale, rejects and four C statement triggers per table of the source's
@@ -2630,4 +2635,22 @@ BEGIN
         EXECUTE format('SELECT topk._mark($1, hour, hour + interval ''1 hour'') FROM %I.upgrade_hours', p.name) USING p;
         EXECUTE format('DROP TABLE %I.upgrade_hours', p.name);
     END LOOP;
+END $$;
+
+-- Items shown as text depend on settings such as DateStyle.
+ALTER FUNCTION topk_to_json(spacesaving) STABLE;
+ALTER FUNCTION topk_items(spacesaving, integer) STABLE;
+ALTER FUNCTION topk_items(spacesaving, integer, anyelement) STABLE;
+ALTER FUNCTION heavy_hitters_to_json(heavy_hitters) STABLE;
+ALTER FUNCTION heavy_hitters_items(heavy_hitters, integer) STABLE;
+ALTER FUNCTION heavy_hitters_items(heavy_hitters, integer, anyelement) STABLE;
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+               WHERE a.atttypid IN ('hll'::regtype, 'cms'::regtype, 'spacesaving'::regtype, 'heavy_hitters'::regtype)
+                 AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm')) THEN
+        RAISE NOTICE 'topk_pg 0.4.0 counts items of types other than integers, text, bytea and uuid by their binary form, and domains as their base type'
+            USING DETAIL = 'Stored sketches of such items built by 0.3.0 still read, but do not merge with new sketches.',
+                  HINT = 'Build such sketches again from their rows.';
+    END IF;
 END $$;

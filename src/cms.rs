@@ -11,6 +11,12 @@ use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
 impl_sketch!(Cms, "cms");
 sketch_type_functions!(Cms, cms);
 
+impl crate::item::SketchJson for Cms {
+    fn json(&self) -> serde_json::Value {
+        self.to_json()
+    }
+}
+
 impl Counting for Cms {
     #[inline]
     fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {

@@ -27,9 +27,9 @@ pub unsafe fn count_trans<B: Backend, S: Counting, P>(
     params: impl FnOnce() -> P,
     init: impl FnOnce(P) -> S,
 ) -> pg_sys::Datum {
-    let state = build_state::<B, _, _>(fcinfo, params, |p, kind: ItemKind, typoid| {
+    let state = build_state::<B, _, _>(fcinfo, params, |p, kind: ItemKind, _typoid| {
         let mut s = init(p);
-        s.set_item_tag(kind.hash_tag(typoid));
+        s.set_item_tag(kind.hash_tag());
         s
     });
     let Some(mut state) = state else { return return_null(fcinfo) };

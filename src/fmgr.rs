@@ -205,10 +205,14 @@ pub unsafe fn recv_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a [u8] {
 
 /// A `jsonb` datum from a JSON value.
 pub unsafe fn jsonb(v: &serde_json::Value) -> pg_sys::Datum {
-    let text = std::ffi::CString::new(v.to_string()).expect("JSON has no NUL");
+    // JSON text escapes NUL; it is UTF-8, the input function reads the database's encoding.
+    // (NUL-terminated: the conversion returns its input when there is nothing to convert)
+    let utf8 = std::ffi::CString::new(v.to_string()).expect("JSON has no NUL");
+    let len = utf8.as_bytes().len() as i32;
+    let text = pg_sys::pg_any_to_server(utf8.as_ptr(), len, pg_sys::pg_enc::PG_UTF8 as i32);
     let (mut input_fn, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
     pg_sys::getTypeInputInfo(pg_sys::JSONBOID, &mut input_fn, &mut ioparam);
-    pg_sys::OidInputFunctionCall(input_fn, text.as_ptr() as *mut _, ioparam, -1)
+    pg_sys::OidInputFunctionCall(input_fn, text as *mut _, ioparam, -1)
 }
 
 /// A composite result (a function declared with OUT parameters) from its column values.

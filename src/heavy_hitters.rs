@@ -13,6 +13,12 @@ use topk_core::heavy_hitters::{check_k, HeavyHitters, DEFAULT_K};
 impl_sketch!(HeavyHitters, "heavy_hitters", batch_ints);
 sketch_type_functions!(HeavyHitters, heavy_hitters);
 
+impl crate::item::SketchJson for HeavyHitters {
+    fn json(&self) -> serde_json::Value {
+        self.to_json_with(&|item| unsafe { crate::item::item_json(item, self.item_type()) })
+    }
+}
+
 impl Counting for HeavyHitters {
     #[inline]
     fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {

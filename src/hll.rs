@@ -11,6 +11,12 @@ use topk_core::hll::{check_precision, Hll, DEFAULT_PRECISION};
 impl_sketch!(Hll, "hll");
 sketch_type_functions!(Hll, hll);
 
+impl crate::item::SketchJson for Hll {
+    fn json(&self) -> serde_json::Value {
+        self.to_json()
+    }
+}
+
 /// The precision argument at `i`, if the function has one.
 unsafe fn precision_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u8 {
     if i >= crate::fmgr::nargs(fcinfo) {

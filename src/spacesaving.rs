@@ -18,6 +18,12 @@ use topk_core::SketchError;
 impl_sketch!(SpaceSaving, "spacesaving", batch_ints);
 sketch_type_functions!(SpaceSaving, topk);
 
+impl crate::item::SketchJson for SpaceSaving {
+    fn json(&self) -> serde_json::Value {
+        self.to_json_with(&|item| unsafe { crate::item::item_json(item, self.item_type) })
+    }
+}
+
 impl Counting for SpaceSaving {
     #[inline]
     fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {

@@ -31,7 +31,6 @@ pub trait Sketch: Sized + Clone + 'static {
     fn from_bytes(bytes: &[u8]) -> topk_core::Result<Self>;
     fn to_text(&self) -> String;
     fn from_text(text: &str) -> topk_core::Result<Self>;
-    fn to_json(&self) -> serde_json::Value;
     fn merge(&mut self, other: &Self) -> topk_core::Result<()>;
     /// Bytes the sketch holds on the Rust heap (see [`Holder::account`]).
     fn heap_bytes(&self) -> usize;
@@ -80,9 +79,6 @@ macro_rules! impl_sketch {
             }
             fn from_text(text: &str) -> topk_core::Result<Self> {
                 <$S>::from_text(text)
-            }
-            fn to_json(&self) -> serde_json::Value {
-                <$S>::to_json(self)
             }
             fn merge(&mut self, other: &Self) -> topk_core::Result<()> {
                 <$S>::merge(self, other)
@@ -473,7 +469,7 @@ macro_rules! sketch_type_functions {
             });
             $crate::pg_function!(fn [<$p _to_json>](fcinfo) {
                 let s = $crate::state::sketch_arg::<$S>(fcinfo, 0).unwrap();
-                $crate::fmgr::jsonb(&$crate::state::Sketch::to_json(&s))
+                $crate::fmgr::jsonb(&$crate::item::SketchJson::json(&s))
             });
             $crate::pg_function!(fn [<$p _merge>](fcinfo) { $crate::state::merge_pair::<$S>(fcinfo) });
             $crate::pg_function!(fn [<$p _merge_trans>](fcinfo) {

@@ -78,7 +78,7 @@ pg_function!(fn topk_tally_parts_trans(fcinfo) {
         Some(s) => s,
         None => {
             let mut t = Tally::new();
-            t.item_tag = kind.hash_tag(elemtype);
+            t.item_tag = kind.hash_tag();
             Expanded::adopt(fcinfo, AggState::new(t, Some(kind)))
         }
     };

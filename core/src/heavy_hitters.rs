@@ -216,12 +216,17 @@ impl HeavyHitters {
         Self::from_bytes(&from_text(TEXT_PREFIX, s, "heavy_hitters")?)
     }
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_with(&spacesaving::item_json)
+    }
+
+    /// [`HeavyHitters::to_json`] with items shown by `render`.
+    pub fn to_json_with(&self, render: &dyn Fn(&Item) -> serde_json::Value) -> serde_json::Value {
         let items: Vec<serde_json::Value> = self
             .top(spacesaving::JSON_MAX_ITEMS)
             .into_iter()
             .map(|e| {
                 serde_json::json!({
-                    "item": item_json(&e.item),
+                    "item": render(&e.item),
                     "count": e.count, "error": e.error, "guaranteed": e.guaranteed,
                 })
             })
@@ -235,18 +240,6 @@ impl HeavyHitters {
             "delta": self.cms.delta(),
             "items": items,
         })
-    }
-}
-
-/// An item as JSON: integers as numbers, UTF-8 byte strings as strings, other bytes as
-/// `\x` hex.
-fn item_json(item: &Item) -> serde_json::Value {
-    match item {
-        Item::Int(i) => serde_json::Value::from(*i),
-        Item::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(s) => serde_json::Value::from(s),
-            Err(_) => serde_json::Value::from(format!("\\x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
-        },
     }
 }
 

@@ -90,6 +90,18 @@ pub const TEXT_PREFIX: &str = "spacesaving";
 pub const DEFAULT_CAPACITY: u32 = 12_000;
 /// Largest capacity: its working table takes 1 GB.
 pub const MAX_CAPACITY: u32 = 1 << 23;
+/// An item as JSON: integers as numbers, UTF-8 byte strings without NUL as strings,
+/// other bytes as `\\x` and hex.
+pub fn item_json(item: &Item) -> serde_json::Value {
+    match item {
+        Item::Int(i) => serde_json::Value::from(*i),
+        Item::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) if !s.contains('\0') => serde_json::Value::from(s),
+            _ => serde_json::Value::from(format!("\\x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
+        },
+    }
+}
+
 /// Entries shown by [`SpaceSaving::to_json`].
 pub const JSON_MAX_ITEMS: usize = 100;
 
@@ -1464,9 +1476,13 @@ impl SpaceSaving {
     }
 
     /// Summary for people: parameters and the top [`JSON_MAX_ITEMS`] counters of the
-    /// stored form. Integer items are JSON numbers, UTF-8 byte strings JSON strings,
-    /// other byte strings `"\\x"` followed by hex.
+    /// stored form, items as [`item_json`] shows them.
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_with(&item_json)
+    }
+
+    /// [`SpaceSaving::to_json`] with items shown by `render`.
+    pub fn to_json_with(&self, render: &dyn Fn(&Item) -> serde_json::Value) -> serde_json::Value {
         let (v, t) = self.cut();
         let mut stored = self.clone_header();
         stored.threshold = t;
@@ -1484,19 +1500,7 @@ impl SpaceSaving {
             .top(JSON_MAX_ITEMS)
             .into_iter()
             .map(|e| {
-                let item = match e.item {
-                    Item::Int(i) => serde_json::Value::from(i),
-                    Item::Bytes(b) => match String::from_utf8(b) {
-                        Ok(s) => serde_json::Value::from(s),
-                        Err(e) => {
-                            let mut s = String::from("\\x");
-                            for x in e.as_bytes() {
-                                s.push_str(&format!("{x:02x}"));
-                            }
-                            serde_json::Value::from(s)
-                        }
-                    },
-                };
+                let item = render(&e.item);
                 serde_json::json!({"item": item, "count": e.count, "error": e.error, "guaranteed": e.guaranteed})
             })
             .collect();

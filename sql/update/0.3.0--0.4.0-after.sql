@@ -64,3 +64,21 @@ BEGIN
         EXECUTE format('DROP TABLE %I.upgrade_hours', p.name);
     END LOOP;
 END $$;
+
+-- Items shown as text depend on settings such as DateStyle.
+ALTER FUNCTION topk_to_json(spacesaving) STABLE;
+ALTER FUNCTION topk_items(spacesaving, integer) STABLE;
+ALTER FUNCTION topk_items(spacesaving, integer, anyelement) STABLE;
+ALTER FUNCTION heavy_hitters_to_json(heavy_hitters) STABLE;
+ALTER FUNCTION heavy_hitters_items(heavy_hitters, integer) STABLE;
+ALTER FUNCTION heavy_hitters_items(heavy_hitters, integer, anyelement) STABLE;
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+               WHERE a.atttypid IN ('hll'::regtype, 'cms'::regtype, 'spacesaving'::regtype, 'heavy_hitters'::regtype)
+                 AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm')) THEN
+        RAISE NOTICE 'topk_pg 0.4.0 counts items of types other than integers, text, bytea and uuid by their binary form, and domains as their base type'
+            USING DETAIL = 'Stored sketches of such items built by 0.3.0 still read, but do not merge with new sketches.',
+                  HINT = 'Build such sketches again from their rows.';
+    END IF;
+END $$;

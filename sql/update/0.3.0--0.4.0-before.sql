@@ -4,7 +4,12 @@
 -- pipeline's SQL (sql/pipeline/*.sql, from the catalog's replay mark on) and
 -- sql/update/0.3.0--0.4.0-after.sql; edit those, then run the script.
 --
--- The sketches are unchanged. The pipeline moves to the design where the events table is
+-- Sketches: items of types other than integers, text, varchar, bytea and uuid are counted
+-- by their canonical binary form (0.3.0: by their text output), domains as their base
+-- type (src/item.rs). Stored sketches of such items still read and answer as before, but
+-- do not merge with sketches built by 0.4.0, nor take new items: an ERROR says to build
+-- them again from the rows (tests/sql/items.sql). The functions that show items as text
+-- are STABLE (the text depends on DateStyle and the like). The pipeline moves to the design where the events table is
 -- the truth: its per-statement copy of the rows into delta tables (a trigger and a
 -- function per pipeline, speed_delta, batch_delta, distinct_delta) gives way to change
 -- marks (changes, stale, rejects and four C statement triggers per table of the source's
