@@ -193,8 +193,11 @@ struct Marked {
 }
 
 thread_local! {
-    static MARKED: std::cell::RefCell<Marked> =
-        std::cell::RefCell::new(Marked { lxid: 0, subxid: 0, hours: Default::default() });
+    // Not a RefCell: an allocation that fails while it is borrowed would leave it borrowed
+    // for the rest of the session (src/alloc.rs); the backend has one thread, and no
+    // reference to it outlives the one statement below.
+    static MARKED: std::cell::UnsafeCell<Marked> =
+        std::cell::UnsafeCell::new(Marked { lxid: 0, subxid: 0, hours: Default::default() });
 }
 
 /// The marks of one row (AFTER … FOR EACH ROW, enabled for replica sessions only: the
@@ -217,7 +220,8 @@ unsafe fn row(td: *mut pg_sys::TriggerData, column: &CStr) -> Marks {
     let tgoid = (*(*td).tg_trigger).tgoid;
     let (lxid, subxid) = ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentSubTransactionId());
     MARKED.with(|m| {
-        let mut m = m.borrow_mut();
+        // SAFETY: see MARKED
+        let m = unsafe { &mut *m.get() };
         if m.lxid != lxid || m.subxid != subxid || m.hours.len() > 100_000 {
             m.lxid = lxid;
             m.subxid = subxid;

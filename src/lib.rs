@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+pub mod alloc;
 pub mod cache;
 pub mod capture;
 pub mod cms;

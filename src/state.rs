@@ -121,40 +121,47 @@ impl<S: Sketch> AggState<S> {
 pub struct Holder<S> {
     state: AggState<S>,
     flat: Option<Vec<u8>>,
-    /// Memory the Rust heap holds for this state, mirrored by `ballast` in the state's
-    /// memory context (see [`Holder::account`]).
+    /// Memory the Rust heap holds for this state, as charged to `charged` (see
+    /// [`Holder::account`]).
     accounted: usize,
-    ballast: *mut c_void,
+    charged: pg_sys::MemoryContext,
 }
 
 impl<S: Sketch> Holder<S> {
     fn new(state: AggState<S>) -> Self {
-        Holder { state, flat: None, accounted: 0, ballast: std::ptr::null_mut() }
+        Holder { state, flat: None, accounted: 0, charged: std::ptr::null_mut() }
     }
 
     /// Makes the memory the sketch holds on the Rust heap count where PostgreSQL counts
-    /// an aggregate's memory: an allocation of the same size (never written to, so it
-    /// takes address space, not memory) in the state's memory context, renewed when the
-    /// sketch has grown by an eighth. A hash aggregate then sees its real size and
-    /// spills to disk at `work_mem × hash_mem_multiplier` as it does for built-in
-    /// aggregates, instead of growing past it unseen.
+    /// an aggregate's memory: it is added to the allocated bytes of the state's own
+    /// memory context (`mem_allocated`, what `MemoryContextMemAllocated` sums), renewed
+    /// when the sketch has grown by an eighth, and taken off again when the context is
+    /// reset or deleted (the holder is dropped first, see [`holder_drop`]). A hash
+    /// aggregate then sees its real size and spills to disk at `work_mem ×
+    /// hash_mem_multiplier` as it does for built-in aggregates. Nothing is allocated for
+    /// it: the memory is charged once, by the Rust heap (also under
+    /// `vm.overcommit_memory = 2`), and the count can never fail.
     #[inline]
     unsafe fn account(&mut self, ctx: pg_sys::MemoryContext) {
         let bytes = self.state.sketch.heap_bytes() + self.state.pending.capacity() * 24;
         if bytes > self.accounted + self.accounted / 8 + 4096 {
-            self.reserve(ctx, bytes);
+            self.charge(ctx, bytes);
         }
     }
 
     #[cold]
     #[inline(never)]
-    unsafe fn reserve(&mut self, ctx: pg_sys::MemoryContext, bytes: usize) {
-        if !self.ballast.is_null() {
-            pg_sys::pfree(self.ballast);
+    unsafe fn charge(&mut self, ctx: pg_sys::MemoryContext, bytes: usize) {
+        self.uncharge();
+        (*ctx).mem_allocated += bytes;
+        (self.accounted, self.charged) = (bytes, ctx);
+    }
+
+    unsafe fn uncharge(&mut self) {
+        if !self.charged.is_null() {
+            (*self.charged).mem_allocated -= self.accounted;
+            (self.accounted, self.charged) = (0, std::ptr::null_mut());
         }
-        let flags = (pg_sys::MCXT_ALLOC_HUGE | pg_sys::MCXT_ALLOC_NO_OOM) as i32;
-        self.ballast = pg_sys::MemoryContextAllocExtended(ctx, bytes, flags);
-        self.accounted = if self.ballast.is_null() { 0 } else { bytes };
     }
     /// The complete sketch (pending items counted).
     pub fn sketch(&mut self) -> &S {
@@ -245,8 +252,11 @@ unsafe fn holder_flat<S: Sketch>(holder: *mut c_void) -> *const [u8] {
     (*(holder as *mut Holder<S>)).flat() as *const [u8]
 }
 
+/// Drops a holder when its context is reset or deleted (the reset callbacks run before
+/// the context's memory is freed, so its charge is taken off first).
 unsafe fn holder_drop<S: Sketch>(holder: *mut c_void) {
-    drop(Box::from_raw(holder as *mut Holder<S>));
+    let mut holder = Box::from_raw(holder as *mut Holder<S>);
+    holder.uncharge();
 }
 
 /// The holder of an expanded object of ours, if it holds an `S`.
