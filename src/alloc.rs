@@ -16,6 +16,9 @@ use std::ffi::{c_char, c_int};
 
 pub struct Allocator;
 
+// Not in the test harness (`cargo test`'s executable, which is no PostgreSQL backend and
+// has no ereport to link): the #[pg_test]s run inside the server's copy of the library.
+#[cfg(not(test))]
 #[global_allocator]
 static ALLOCATOR: Allocator = Allocator;
 
