@@ -62,8 +62,10 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# PostgreSQL 15 and the peer: Citus' HyperLogLog from Debian.
+# PostgreSQL 15 and the peers: Citus' HyperLogLog from Debian, Citus TopN and Apache
+# DataSketches built from ../shared/vendor (their figures are n/a without it).
 apt_install postgresql-15 postgresql-15-hll
+PG_CONFIG="$PG_CONFIG" scripts/peers.sh || { rc=$?; [ $rc = 3 ] || exit $rc; }
 
 # Python with numpy (the generator) and psycopg 3 (the driver). Prefer a python3 that
 # already has both; else Debian's python3 with python3-numpy/python3-psycopg; else pip.

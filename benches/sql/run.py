@@ -73,53 +73,65 @@ REFERENCE_FACTS = {
 }
 
 
-def fig(key, label, sql, needs=(), goal=None, peer=None, section="one pass", result=None):
-    return dict(key=key, label=label, sql=sql, needs=list(needs), goal=goal or {}, peer=peer or {},
+def fig(key, label, sql, needs=(), goal=None, peers=(), section="one pass", result=None):
+    """A timed query; `peers` are the keys of the peers' figures for the same task, shown
+    beside it with their ratios of this run."""
+    return dict(key=key, label=label, sql=sql, needs=list(needs), goal=goal or {}, peers=list(peers),
                 section=section, result=result)
+
+
+# The peers' names in the tables.
+PEER_NAMES = {"citus_hll11": "Citus hll log2m 11", "citus_hll14": "Citus hll log2m 14", "ds_hll": "DataSketches",
+              "topn_agg": "TopN", "ds_fi_agg": "DataSketches", "topn_agg_day": "TopN", "ds_fi_agg_day": "DataSketches",
+              "topn_merge": "TopN", "ds_fi_merge": "DataSketches", "ds_hll_merge": "DataSketches"}
 
 
 FIGURES = [
     fig("count", "`count(*)` (the floor)", "SELECT count(*) FROM events",
-        goal={"1.1": "1.00", "0.8": "1.00"}, peer={"1.1": "0.36 s = 1.00", "0.8": "0.30 s = 1.00"}),
-    fig("sum", "`sum(product_id)`", "SELECT sum(product_id) FROM events",
-        peer={"1.1": "1.30", "0.8": "1.37"}),
+        goal={"1.1": "1.00", "0.8": "1.00"}),
+    fig("sum", "`sum(product_id)`", "SELECT sum(product_id) FROM events"),
     fig("exact_top100", "exact top-100 (`GROUP BY … ORDER BY count DESC LIMIT 100`)",
-        "SELECT product_id, count(*) AS c FROM events GROUP BY product_id ORDER BY c DESC LIMIT 100",
-        peer={"1.1": "5.7", "0.8": "12.4"}),
-    fig("exact_distinct", "exact `count(DISTINCT user_id)`", "SELECT count(DISTINCT user_id) FROM events",
-        peer={"1.1": "6.5", "0.8": "7.7"}),
+        "SELECT product_id, count(*) AS c FROM events GROUP BY product_id ORDER BY c DESC LIMIT 100"),
+    fig("exact_distinct", "exact `count(DISTINCT user_id)`", "SELECT count(DISTINCT user_id) FROM events"),
     fig("hll_agg", "`hll_agg(user_id)` → `hll_count`",
         "SELECT hll_count(s), pg_column_size(s) FROM (SELECT hll_agg(user_id) AS s FROM events) t",
         needs=["hll_agg", "hll_count"], goal={"1.1": "≤ 1.3", "0.8": "≤ 1.3"},
-        peer={"1.1": "Citus hll 1.63 / 1.39 (log2m 11 / 14)", "0.8": "Citus hll 2.39 / 2.60 (log2m 11 / 14)"}),
+        peers=["citus_hll11", "citus_hll14", "ds_hll"]),
     fig("citus_hll11", "Citus `hll_add_agg(hll_hash_bigint(user_id))`, log2m 11",
         "SELECT citus.hll_cardinality(s), pg_column_size(s) FROM "
         "(SELECT citus.hll_add_agg(citus.hll_hash_bigint(user_id), 11) AS s FROM events) t",
-        needs=["citus.hll_add_agg"], peer={"1.1": "1.63", "0.8": "2.39"}),
+        needs=["citus.hll_add_agg"]),
     fig("citus_hll14", "Citus `hll_add_agg(hll_hash_bigint(user_id), 14)`",
         "SELECT citus.hll_cardinality(s), pg_column_size(s) FROM "
         "(SELECT citus.hll_add_agg(citus.hll_hash_bigint(user_id), 14) AS s FROM events) t",
-        needs=["citus.hll_add_agg"], peer={"1.1": "1.39", "0.8": "2.60"}),
+        needs=["citus.hll_add_agg"]),
+    fig("ds_hll", "DataSketches `hll_sketch_build(user_id, 14)`",
+        "SELECT ds.hll_sketch_get_estimate(s), pg_column_size(s) FROM (SELECT ds.hll_sketch_build(user_id, 14) AS s FROM events) t",
+        needs=["ds.hll_sketch_build"]),
     fig("cms_agg", "`cms_agg(product_id)`",
         "SELECT pg_column_size(s) FROM (SELECT cms_agg(product_id) AS s FROM events) t",
-        needs=["cms_agg"], goal={"1.1": "≤ 1.5", "0.8": "≤ 1.5"},
-        peer={"1.1": "Toolkit count_min_sketch 6.39*", "0.8": "Toolkit count_min_sketch 6.30*"}),
+        needs=["cms_agg"], goal={"1.1": "≤ 1.5", "0.8": "≤ 1.5"}),
     fig("topk_agg", "`topk_agg(product_id)`",
         "SELECT pg_column_size(s) FROM (SELECT topk_agg(product_id) AS s FROM events) t",
-        needs=["topk_agg"], goal={"1.1": "≤ 1.8", "0.8": "≤ 2.2"},
-        peer={"1.1": "DataSketches 2.8, TopN 13.1, Toolkit mcv 16.8*",
-              "0.8": "DataSketches 4.7, TopN 36.4, Toolkit mcv 43.5*"}),
+        needs=["topk_agg"], goal={"1.1": "≤ 1.8", "0.8": "≤ 2.2"}, peers=["topn_agg", "ds_fi_agg"]),
+    fig("topk_agg_text", "`topk_agg(product_id::text)` (text items, as the peers take them)",
+        "SELECT pg_column_size(s) FROM (SELECT topk_agg(product_id::text) AS s FROM events) t",
+        needs=["topk_agg"], goal={"1.1": "≤ 2.5", "0.8": "≤ 3.0"}, peers=["topn_agg", "ds_fi_agg"]),
+    fig("topn_agg", "TopN `topn_add_agg(product_id::text)` (1,000 counters)",
+        "SELECT pg_column_size(s) FROM (SELECT topn.topn_add_agg(product_id::text) AS s FROM events) t",
+        needs=["topn.topn_add_agg"]),
+    fig("ds_fi_agg", "DataSketches `frequent_strings_sketch_build(11, product_id::varchar)`",
+        "SELECT pg_column_size(s) FROM (SELECT ds.frequent_strings_sketch_build(11, product_id::varchar) AS s FROM events) t",
+        needs=["ds.frequent_strings_sketch_build"]),
     fig("heavy_hitters_agg", "`heavy_hitters_agg(product_id)`",
         "SELECT pg_column_size(s) FROM (SELECT heavy_hitters_agg(product_id) AS s FROM events) t",
-        needs=["heavy_hitters_agg"],
-        peer={"1.1": "DataSketches 2.8, TopN 13.1", "0.8": "DataSketches 4.7, TopN 36.4"}),
+        needs=["heavy_hitters_agg"]),
     # Per day (GROUP BY day): 30 groups.
     fig("count_day", "`count(*)` per day (floor of the per-day rows)",
         f"SELECT {DAY} AS d, count(*) FROM events GROUP BY 1", section="per day"),
     fig("exact_top10_day", "exact top-10 per day (30 days)",
         f"SELECT d, product_id, c FROM (SELECT d, product_id, c, row_number() OVER (PARTITION BY d ORDER BY c DESC) AS rn "
-        f"FROM (SELECT {DAY} AS d, product_id, count(*) AS c FROM events GROUP BY 1, 2) a) b WHERE rn <= 10",
-        peer={"1.1": "25.6", "0.8": "68.8"}, section="per day"),
+        f"FROM (SELECT {DAY} AS d, product_id, count(*) AS c FROM events GROUP BY 1, 2) a) b WHERE rn <= 10", section="per day"),
     fig("hll_agg_day", "`hll_agg(user_id)` per day",
         f"SELECT d, hll_count(s) FROM (SELECT {DAY} AS d, hll_agg(user_id) AS s FROM events GROUP BY 1) t",
         needs=["hll_agg", "hll_count"], section="per day"),
@@ -128,31 +140,42 @@ FIGURES = [
         needs=["cms_agg"], section="per day"),
     fig("topk_agg_day", "`topk_agg(product_id)` per day",
         f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, topk_agg(product_id) AS s FROM events GROUP BY 1) t",
-        needs=["topk_agg"], goal={"1.1": "≤ 5", "0.8": "≤ 7"}, section="per day",
-        peer={"1.1": "DataSketches 12.7, TopN 35.6, Toolkit mcv 60.6*",
-              "0.8": "DataSketches 25.3, TopN 93.9, Toolkit mcv 124*"}),
+        needs=["topk_agg"], goal={"1.1": "≤ 4", "0.8": "≤ 5"}, section="per day", peers=["topn_agg_day", "ds_fi_agg_day"]),
+    fig("topn_agg_day", "TopN `topn_add_agg(product_id::text)` per day",
+        f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, topn.topn_add_agg(product_id::text) AS s FROM events GROUP BY 1) t",
+        needs=["topn.topn_add_agg"], section="per day"),
+    fig("ds_fi_agg_day", "DataSketches `frequent_strings_sketch_build(11, …)` per day",
+        f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, ds.frequent_strings_sketch_build(11, product_id::varchar) AS s "
+        "FROM events GROUP BY 1) t",
+        needs=["ds.frequent_strings_sketch_build"], section="per day"),
     fig("heavy_hitters_agg_day", "`heavy_hitters_agg(product_id)` per day",
         f"SELECT d, pg_column_size(s) FROM (SELECT {DAY} AS d, heavy_hitters_agg(product_id) AS s FROM events GROUP BY 1) t",
-        needs=["heavy_hitters_agg"], section="per day",
-        peer={"1.1": "DataSketches 12.7, TopN 35.6", "0.8": "DataSketches 25.3, TopN 93.9"}),
+        needs=["heavy_hitters_agg"], section="per day"),
     # Merging the 30 daily sketches (built once, untimed, into bench_daily).
     fig("topk_merge", "merge 30 daily `topk_agg` → top 100",
         "SELECT rank, item, count FROM {topk_items}((SELECT topk_merge_agg(topk) FROM bench_daily), 100{topk_hint})",
         needs=["topk_agg", "topk_merge_agg", "topk_items"], section="merge 30 daily sketches",
-        goal={"1.1": "≤ 5 ms", "0.8": "≤ 5 ms"},
-        peer={"1.1": "TopN 14 ms, DataSketches 7 ms, Toolkit 93 ms*", "0.8": "TopN 15 ms, DataSketches 7 ms, Toolkit 149 ms*"}),
+        goal={"1.1": "≤ 4 ms", "0.8": "≤ 4 ms"}, peers=["topn_merge", "ds_fi_merge"]),
     fig("topk2k_merge", "merge 30 daily `topk_agg(product_id, 2000)` → top 100 (the peers' sketch size)",
         "SELECT rank, item, count FROM {topk_items}((SELECT topk_merge_agg(topk2k) FROM bench_daily), 100{topk_hint})",
         needs=["topk_agg", "topk_merge_agg", "topk_items"], section="merge 30 daily sketches",
-        goal={"1.1": "≤ 5 ms", "0.8": "≤ 5 ms"},
-        peer={"1.1": "TopN 14 ms, DataSketches 7 ms", "0.8": "TopN 15 ms, DataSketches 7 ms"}),
+        goal={"1.1": "≤ 4 ms", "0.8": "≤ 4 ms"}, peers=["topn_merge", "ds_fi_merge"]),
+    fig("topn_merge", "TopN: merge 30 daily `topn_add_agg` → top 100",
+        "SELECT * FROM topn.topn((SELECT topn.topn_union_agg(topn) FROM bench_daily), 100)",
+        needs=["topn.topn_add_agg"], section="merge 30 daily sketches"),
+    fig("ds_fi_merge", "DataSketches: merge 30 daily `frequent_strings_sketch_build(11, …)` → top 100",
+        "SELECT str, estimate FROM ds.frequent_strings_sketch_result_no_false_negatives("
+        "(SELECT ds.frequent_strings_sketch_merge(11, dsfi) FROM bench_daily)) ORDER BY estimate DESC LIMIT 100",
+        needs=["ds.frequent_strings_sketch_build"], section="merge 30 daily sketches"),
     fig("heavy_hitters_merge", "merge 30 daily `heavy_hitters_agg` → top 100",
         "SELECT rank, item, count FROM {hh_items}((SELECT heavy_hitters_merge_agg(hh) FROM bench_daily), 100{hh_hint})",
-        needs=["heavy_hitters_agg", "heavy_hitters_merge_agg", "heavy_hitters_items"], section="merge 30 daily sketches",
-        peer={"1.1": "TopN 14 ms, DataSketches 7 ms", "0.8": "TopN 15 ms, DataSketches 7 ms"}),
+        needs=["heavy_hitters_agg", "heavy_hitters_merge_agg", "heavy_hitters_items"], section="merge 30 daily sketches"),
     fig("hll_merge", "merge 30 daily `hll_agg` → `hll_count`",
         "SELECT hll_count(hll_merge_agg(hll)) FROM bench_daily",
-        needs=["hll_agg", "hll_merge_agg", "hll_count"], section="merge 30 daily sketches"),
+        needs=["hll_agg", "hll_merge_agg", "hll_count"], section="merge 30 daily sketches", peers=["ds_hll_merge"]),
+    fig("ds_hll_merge", "DataSketches: merge 30 daily `hll_sketch_build(user_id, 14)` → estimate",
+        "SELECT ds.hll_sketch_get_estimate(ds.hll_sketch_union(dshll, 14)) FROM bench_daily",
+        needs=["ds.hll_sketch_build"], section="merge 30 daily sketches"),
     fig("cms_merge", "merge 30 daily `cms_agg` → size",
         "SELECT pg_column_size(cms_merge_agg(cms)) FROM bench_daily",
         needs=["cms_agg", "cms_merge_agg"], section="merge 30 daily sketches"),
@@ -176,6 +199,10 @@ SKETCH_COLUMNS = [
     # The size of the peers' sketches (TopN 1,000 counters, DataSketches lg_k=11: 1,536).
     ("topk2k", "topk_agg(product_id, 2000)", ["topk_agg"]),
     ("hh", "heavy_hitters_agg(product_id)", ["heavy_hitters_agg"]),
+    # The peers, at their usual sizes.
+    ("topn", "topn.topn_add_agg(product_id::text)", ["topn.topn_add_agg"]),
+    ("dsfi", "ds.frequent_strings_sketch_build(11, product_id::varchar)", ["ds.frequent_strings_sketch_build"]),
+    ("dshll", "ds.hll_sketch_build(user_id, 14)", ["ds.hll_sketch_build"]),
 ]
 
 
@@ -236,13 +263,20 @@ class Bench:
             # Citus' hll has a type `hll` too: keep it in a schema of its own.
             self.q("CREATE SCHEMA citus")
             self.q("CREATE EXTENSION hll SCHEMA citus")
+        # The peers built from ../shared/vendor (scripts/peers.sh), each in a schema of its own.
+        self.peers = []
+        for ext, schema in (("topn", "topn"), ("datasketches", "ds")):
+            if self.q1("SELECT count(*) FROM pg_available_extensions WHERE name = %s", (ext,)):
+                self.q(f"CREATE SCHEMA {schema}")
+                self.q(f"CREATE EXTENSION {ext} SCHEMA {schema}")
+                self.peers.append(ext)
         extra = os.environ.get("TOPK_BENCH_SETUP_SQL")
         if extra:  # testing hook for the driver itself: extra SQL run before the functions are detected
             self.q(Path(extra).read_text())
         rows = self.q("""
             SELECT n.nspname, p.proname, p.pronargs, p.prokind
             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE n.nspname IN ('public', 'topk', 'citus')""")
+            WHERE n.nspname IN ('public', 'topk', 'citus', 'topn', 'ds')""")
         for nsp, name, nargs, kind in rows:
             full = name if nsp == "public" else f"{nsp}.{name}"
             self.procs.setdefault(full, []).append((nargs, kind))
@@ -256,6 +290,8 @@ class Bench:
             "server_version": self.q1("SHOW server_version"),
             "topk_pg_version": self.q1("SELECT extversion FROM pg_extension WHERE extname = 'topk_pg'"),
             "citus_hll_version": self.q1("SELECT extversion FROM pg_extension WHERE extname = 'hll'"),
+            "topn_version": self.q1("SELECT extversion FROM pg_extension WHERE extname = 'topn'"),
+            "datasketches_version": self.q1("SELECT extversion FROM pg_extension WHERE extname = 'datasketches'"),
             "settings": dict(self.q("""SELECT name, current_setting(name) FROM pg_settings WHERE name IN
                 ('shared_buffers', 'work_mem', 'max_parallel_workers_per_gather', 'maintenance_work_mem',
                  'effective_cache_size', 'max_wal_size', 'checkpoint_timeout', 'jit', 'TimeZone',
@@ -347,7 +383,7 @@ class Bench:
         reps = self.args.reps
         todo, results = [], {}
         for f in FIGURES:
-            r = {"label": f["label"], "section": f["section"], "goal": f["goal"].get(skew), "peer": f["peer"].get(skew)}
+            r = {"label": f["label"], "section": f["section"], "goal": f["goal"].get(skew), "peers": f["peers"]}
             miss = self.missing(f["needs"])
             if f["needs"] == ["citus.hll_add_agg"] and not self.citus:
                 miss = ["postgresql-15-hll"]
@@ -390,12 +426,14 @@ class Bench:
             t = r["times_s"]
             r["median_s"], r["min_s"], r["max_s"] = statistics.median(t), min(t), max(t)
             r["ratio"] = r["median_s"] / base_med if base_med else None
-            if key in ("hll_agg", "citus_hll11", "citus_hll14"):
+            if key in ("hll_agg", "citus_hll11", "citus_hll14", "ds_hll"):
                 r["estimate"], r["sketch_bytes"] = rows[0][0], rows[0][1]
-            elif key in ("cms_agg", "topk_agg", "heavy_hitters_agg"):
+            elif key in ("cms_agg", "topk_agg", "topk_agg_text", "heavy_hitters_agg", "topn_agg", "ds_fi_agg"):
                 r["sketch_bytes"] = rows[0][0]
             elif key in ("count", "exact_distinct"):
                 r["value"] = rows[0][0]
+        for r in results.values():
+            r["peer"] = peer_cell(results, r.pop("peers"))
         return results
 
     def build_sketch_tables(self):
@@ -480,8 +518,17 @@ class Bench:
             list_eval("heavy_hitters one pass", f"SELECT item, count FROM {f['hh_items']}((SELECT hh FROM bench_onepass), 1000{f['hh_hint']}) ORDER BY rank")
             if self.has("heavy_hitters_merge_agg"):
                 list_eval("heavy_hitters 30 daily merged", f"SELECT item, count FROM {f['hh_items']}((SELECT heavy_hitters_merge_agg(hh) FROM bench_daily), 1000{f['hh_hint']}) ORDER BY rank")
+        if "topn" in self.sketch_cols:
+            list_eval("TopN one pass", "SELECT item, frequency FROM topn.topn((SELECT topn FROM bench_onepass), 1000)")
+            list_eval("TopN 30 daily merged",
+                      "SELECT item, frequency FROM topn.topn((SELECT topn.topn_union_agg(topn) FROM bench_daily), 1000)")
+        if "dsfi" in self.sketch_cols:
+            fs = "SELECT str, estimate FROM ds.frequent_strings_sketch_result_no_false_negatives(({})) ORDER BY estimate DESC, str LIMIT 1000"
+            list_eval("DataSketches one pass", fs.format("SELECT dsfi FROM bench_onepass"))
+            list_eval("DataSketches 30 daily merged", fs.format("SELECT ds.frequent_strings_sketch_merge(11, dsfi) FROM bench_daily"))
         for name in ("topk one pass", "topk 30 daily merged", "topk capacity 2000, one pass",
-                     "topk capacity 2000, 30 daily merged", "heavy_hitters one pass", "heavy_hitters 30 daily merged"):
+                     "topk capacity 2000, 30 daily merged", "heavy_hitters one pass", "heavy_hitters 30 daily merged",
+                     "TopN one pass", "TopN 30 daily merged", "DataSketches one pass", "DataSketches 30 daily merged"):
             if name not in acc:
                 acc[name] = {"status": "n/a (not installed)"}
 
@@ -498,7 +545,14 @@ class Bench:
                 self.error(f"s={skew} accuracy hll", e)
         else:
             acc["hll one pass"] = acc["hll 30 daily merged"] = {"status": "n/a (not installed)"}
-        for key, name in (("citus_hll11", "Citus hll log2m 11"), ("citus_hll14", "Citus hll log2m 14")):
+        if "dshll" in self.sketch_cols:
+            try:
+                merged = self.q1("SELECT ds.hll_sketch_get_estimate(ds.hll_sketch_union(dshll, 14)) FROM bench_daily")
+                acc["DataSketches hll lg_k 14, 30 daily merged"] = {"status": "ok", "estimate": merged, "rel_err": rel_err(merged)}
+            except psycopg.Error as e:
+                self.error(f"s={skew} accuracy DataSketches hll", e)
+        for key, name in (("citus_hll11", "Citus hll log2m 11"), ("citus_hll14", "Citus hll log2m 14"),
+                          ("ds_hll", "DataSketches hll lg_k 14")):
             r = fig[key]
             acc[name] = ({"status": "ok", "estimate": r["estimate"], "rel_err": rel_err(r["estimate"])}
                          if r["status"] == "ok" else {"status": r["status"]})
@@ -1001,6 +1055,20 @@ def render_pipeline(p):
     return out
 
 
+def peer_cell(results, keys):
+    """The peers' ratios (or times, for the merges) of the same run, as a table cell."""
+    cells = []
+    for k in keys:
+        p = results.get(k, {})
+        if p.get("status") != "ok":
+            cells.append(f"{PEER_NAMES[k]} n/a")
+        elif p["section"].startswith("merge"):
+            cells.append(f"{PEER_NAMES[k]} {fmt_time(p['median_s'])}")
+        else:
+            cells.append(f"{PEER_NAMES[k]} {p['ratio']:.2f}" if p.get("ratio") is not None else f"{PEER_NAMES[k]} –")
+    return ", ".join(cells)
+
+
 def render(result):
     m = result["meta"]
     out = []
@@ -1010,7 +1078,8 @@ def render(result):
                f"{' (smoke)' if m['smoke'] else ''}")
     out.append(f"machine: {mach['nproc']} cores, {mach['mem_gib']} GiB, {mach['cpu']}; PostgreSQL {m['server_version']}; "
                f"topk_pg {m['topk_pg_version']} (git {m['git']['commit']}{', dirty tree' if m['git']['dirty'] else ''}); "
-               f"Citus hll {m['citus_hll_version'] or 'n/a'}; load average at start {mach['load_average_start'][0]:.2f}")
+               f"Citus hll {m['citus_hll_version'] or 'n/a'}, TopN {m.get('topn_version') or 'n/a'}, "
+               f"DataSketches {m.get('datasketches_version') or 'n/a'}; load average at start {mach['load_average_start'][0]:.2f}")
     out.append("settings: " + ", ".join(f"{k}={v}" for k, v in m["settings"].items()))
     for skew, run in result["runs"].items():
         name = SKEWS[skew]["name"]
@@ -1024,7 +1093,7 @@ def render(result):
                    f"#100 has {ds['count_100']} and #101 has {ds['count_101']} events."
                    + (f" Reference data set check: {run['reference_dataset_check']}." if "reference_dataset_check" in run else ""))
         out.append("")
-        out.append("| figure | median | min–max | ratio to count(*) | goal | peer reference (ratio) |")
+        out.append("| figure | median | min–max | ratio to count(*) | goal | peers in this run |")
         out.append("|---|---|---|---|---|---|")
         section = None
         for key, r in run["figures"].items():
@@ -1044,7 +1113,7 @@ def render(result):
         out.append("| sketch | recall@100 | recall@1000 | count error: median / max abs | items returned |")
         out.append("|---|---|---|---|---|")
         for name_, a in run["accuracy"].items():
-            if "recall_100" not in a and not name_.startswith(("topk", "heavy")):
+            if "recall_100" not in a and not name_.startswith(("topk", "heavy", "TopN", "DataSketches one", "DataSketches 30")):
                 continue
             if a["status"] != "ok":
                 out.append(f"| {name_} | {a['status']} | | | |")
@@ -1058,7 +1127,7 @@ def render(result):
         out.append("| distinct count / frequency sketch | estimate | error |")
         out.append("|---|---|---|")
         for name_, a in run["accuracy"].items():
-            if name_.startswith(("hll", "Citus")):
+            if name_.startswith(("hll", "Citus", "DataSketches hll")):
                 if a["status"] != "ok":
                     out.append(f"| {name_} ({ds['distinct_users']:,} exact) | {a['status']} | |")
                 else:
@@ -1074,14 +1143,15 @@ def render(result):
         out.append("| stored size (pg_column_size) | one pass | daily sketch, avg / max |")
         out.append("|---|---|---|")
         names = {"hll": "`hll_agg` (precision 14)", "cms": "`cms_agg`", "topk": "`topk_agg`", "topk2k": "`topk_agg(…, 2000)`",
-                 "hh": "`heavy_hitters_agg`"}
+                 "hh": "`heavy_hitters_agg`", "topn": "TopN `topn_add_agg` (1,000 counters)",
+                 "dsfi": "DataSketches `frequent_strings_sketch` (lg_k 11)", "dshll": "DataSketches `hll_sketch` (lg_k 14)"}
         for c, s in run["sizes"].items():
             daily = f"{fmt_bytes(s['daily avg'])} / {fmt_bytes(s['daily max'])}" if "daily avg" in s else "–"
             out.append(f"| {names.get(c, c)} | {fmt_bytes(s['one pass'])} | {daily} |")
         out.extend(render_pipeline(run["pipeline"]))
     out.append("")
-    out.append("Ratios are medians over the median of `count(*)` in the same run. Peer references are the ratios of "
-               "../shared/data/README.md (another machine and run; * = Toolkit rows of a later, quieter run).")
+    out.append("Ratios are medians over the median of `count(*)` in the same run; the peers' figures were timed in the "
+               "same repetitions, in turn with ours (n/a: the peer is not installed, see scripts/peers.sh).")
     if result.get("errors"):
         out.append("")
         out.append(f"**{len(result['errors'])} error(s)**: " + "; ".join(result["errors"]))
