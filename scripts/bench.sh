@@ -47,20 +47,7 @@ if [ ! -f "$GEN" ]; then
     exit 1
 fi
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
-apt_updated=0
-apt_install() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    echo "== installing Debian packages: ${missing[*]}"
-    if [ $apt_updated = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+source scripts/apt.sh
 
 # PostgreSQL 15 and the peers: Citus' HyperLogLog from Debian, Citus TopN and Apache
 # DataSketches built from ../shared/vendor (their figures are n/a without it).

@@ -15,17 +15,7 @@ if [ ! -d "$VENDOR" ]; then
     echo "peers.sh: $VENDOR is absent: TopN and DataSketches are not built (their figures are n/a)" >&2
     exit 3
 fi
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-need_pkgs() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    echo "== installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+source scripts/apt.sh
 unpack() {  # unpack TARBALL: prints the directory it made
     local dir
     dir=$WORK/$(tar tzf "$1" | head -1 | cut -d/ -f1)
@@ -33,7 +23,7 @@ unpack() {  # unpack TARBALL: prints the directory it made
     echo "$dir"
 }
 mkdir -p "$WORK"
-need_pkgs make gcc g++ postgresql-server-dev-15
+apt_install make gcc g++ postgresql-server-dev-15
 if [ ! -f "$extdir/topn.control" ]; then
     echo "== building Citus TopN from $VENDOR"
     src=$(unpack "$VENDOR"/postgresql-topn-*.tar.gz)
@@ -42,7 +32,7 @@ if [ ! -f "$extdir/topn.control" ]; then
 fi
 if [ ! -f "$extdir/datasketches.control" ]; then
     echo "== building Apache DataSketches from $VENDOR (about 30 s)"
-    need_pkgs libboost-dev
+    apt_install libboost-dev
     core=$(unpack "$VENDOR"/datasketches-cpp-*.tar.gz)
     src=$(unpack "$VENDOR"/datasketches-postgresql-*.tar.gz)
     make -C "$src" PG_CONFIG="$PG_CONFIG" CORE="$core" -s -j2 >/dev/null

@@ -19,18 +19,7 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 what=${1:-all}
 case "$what" in all|jdbc|python) ;; *) echo "usage: $0 [all|jdbc|python]" >&2; exit 2 ;; esac
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_updated=0
-apt_install() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    echo "== installing Debian packages: ${missing[*]}"
-    if [ $apt_updated = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+source scripts/apt.sh
 
 if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/topk_pg.control" ]; then
     echo "tests/clients/run.sh: topk_pg is not installed (run scripts/install.sh)" >&2
