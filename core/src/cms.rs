@@ -20,13 +20,13 @@
 //!   which is what the delta claim needs (the test `small_delta_failure_rate` measures
 //!   it). The one dependence left is the 64-bit hash itself: items of equal hashes
 //!   share every cell, so the probability of a miss is at most delta + m/2^64 for m
-//!   distinct items counted (under 1e-9 below 18 billion items); no delta an
-//!   application could check is below that. This mapping is part of the on-disk format.
+//!   distinct items counted (under 1e-9 below 18 billion items): a smaller delta is
+//!   accepted but only adds rows. This mapping is part of the on-disk format.
 //! * Format version 1 (topk_pg 0.3 and earlier) derived the columns by Kirsch–Mitzenmacher
 //!   double hashing, x_i = h + i*h2 with h2 = remix(h) forced odd, also reduced by
-//!   multiply-shift. Two items then meet in every row with probability about 1/width^2
-//!   rather than 1/width^depth, which puts a floor under the failure probability far
-//!   above small deltas. Version-1 sketches still decode, count and answer with their own
+//!   multiply-shift. Two items then meet in every row with a probability of the order of
+//!   1/(width^2*depth) rather than 1/width^depth, which puts a floor under the failure
+//!   probability far above small deltas. Version-1 sketches still decode, count and answer with their own
 //!   mapping (and re-encode as version 1); they merge with each other, and with an empty
 //!   sketch of either version, but not with a non-empty version-2 sketch (an ERROR: their
 //!   counters place items differently).
