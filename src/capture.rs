@@ -238,7 +238,7 @@ unsafe fn row(td: *mut pg_sys::TriggerData, column: &CStr) -> Marks {
     marks
 }
 
-pg_function!(fn topk_capture(fcinfo) {
+pg_function!(fn topk_capture(fcinfo) sql["() -> trigger"] {
     let context = (*fcinfo).context;
     if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
         crate::fmgr::raise(topk_core::SketchError::invalid("topk._capture() is a trigger function"));
@@ -283,7 +283,7 @@ pg_function!(
 /// capture triggers it restores next do not exist yet) changes no partition tree.
 /// A `pg_ddl_command` exists only inside an event trigger (the type has no input
 /// function): the argument points at the command PostgreSQL collected.
-fn topk_attaches_partition(fcinfo) {
+fn topk_attaches_partition(fcinfo) sql["strict (pg_ddl_command) -> boolean"] {
     let Some(d) = crate::fmgr::arg(fcinfo, 0) else {
         (*fcinfo).isnull = true;
         return pg_sys::Datum::from(0usize);

@@ -9,7 +9,7 @@ use pgrx::pg_sys;
 use topk_core::cms::{Cms, DEFAULT_DELTA, DEFAULT_EPSILON};
 
 impl_sketch!(Cms, "cms");
-sketch_type_functions!(Cms, cms);
+sketch_type_functions!(Cms, cms, "cms");
 
 impl crate::item::SketchJson for Cms {
     fn json(&self) -> serde_json::Value {
@@ -46,13 +46,21 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     count_trans::<B, _, _>(fcinfo, n == 3 || n == 5, params, |(e, d)| Cms::new(e, d).or_raise())
 }
 
-pg_function!(fn cms_trans(fcinfo) { trans::<Expanded>(fcinfo) });
+pg_function!(fn cms_trans(fcinfo) sql[
+    "(cms, anyelement) -> cms",
+    "(cms, anyelement, bigint) -> cms",
+    "(cms, anyelement, bigint, double precision, double precision) -> cms",
+    "(cms, anyelement, double precision, double precision) -> cms",
+] { trans::<Expanded>(fcinfo) });
 
 // cms_add(cms, value [, weight bigint]) -> cms
-pg_function!(fn cms_add(fcinfo) { add_scalar::<Cms>(fcinfo) });
+pg_function!(fn cms_add(fcinfo) sql[
+    "(cms, anyelement) -> cms",
+    "(cms, anyelement, bigint) -> cms",
+] { add_scalar::<Cms>(fcinfo) });
 
 // cms_estimate(cms, value) -> bigint: never below the true count.
-pg_function!(fn cms_estimate(fcinfo) {
+pg_function!(fn cms_estimate(fcinfo) sql["strict (cms, anyelement) -> bigint"] {
     let c = crate::cache::cached_sketch_arg::<Cms>(fcinfo, 0).expect("strict");
     // (the value's type is checked against the sketch's, which is left as it was)
     let tag = c.item_tag();
@@ -62,18 +70,18 @@ pg_function!(fn cms_estimate(fcinfo) {
     pg_sys::Datum::from(c.estimate_hash(item.hash()) as i64)
 });
 
-pg_function!(fn cms_total(fcinfo) {
+pg_function!(fn cms_total(fcinfo) sql["strict (cms) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<Cms>(fcinfo, 0).unwrap().total() as i64)
 });
 
-pg_function!(fn cms_error_bound(fcinfo) {
+pg_function!(fn cms_error_bound(fcinfo) sql["strict (cms) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<Cms>(fcinfo, 0).unwrap().error_bound() as i64)
 });
 
-pg_function!(fn cms_epsilon(fcinfo) {
+pg_function!(fn cms_epsilon(fcinfo) sql["strict (cms) -> double precision"] {
     pg_sys::Datum::from(sketch_arg::<Cms>(fcinfo, 0).unwrap().epsilon().to_bits())
 });
 
-pg_function!(fn cms_delta(fcinfo) {
+pg_function!(fn cms_delta(fcinfo) sql["strict (cms) -> double precision"] {
     pg_sys::Datum::from(sketch_arg::<Cms>(fcinfo, 0).unwrap().delta().to_bits())
 });

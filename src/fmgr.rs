@@ -11,9 +11,14 @@ use topk_core::{ErrorKind, SketchError};
 
 /// Declares a V1 function callable from SQL as `LANGUAGE C AS 'MODULE_PATHNAME', 'name'`.
 /// Rust panics and PostgreSQL errors are translated at the boundary by pgrx's guard.
+///
+/// `sql[...]` records every SQL declaration the body is written for (it reads its
+/// arguments by position): see [`SqlSignatures`]. The records are exported as the
+/// symbol `topk_sig_<name>`, and the `#[pg_test]` `sql_declarations_match_rust`
+/// (src/signatures.rs) fails unless pg_proc declares each function exactly so.
 #[macro_export]
 macro_rules! pg_function {
-    ($(#[$meta:meta])* fn $name:ident($fcinfo:ident) $body:block) => {
+    ($(#[$meta:meta])* fn $name:ident($fcinfo:ident) sql[$($sig:expr),+ $(,)?] $body:block) => {
         ::paste::paste! {
             #[no_mangle]
             #[doc(hidden)]
@@ -21,6 +26,10 @@ macro_rules! pg_function {
                 const V1: ::pgrx::pg_sys::Pg_finfo_record = ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
                 &V1
             }
+            #[no_mangle]
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            pub static [<topk_sig_ $name>]: $crate::fmgr::SqlSignatures = $crate::fmgr::SqlSignatures(&[$($sig),+]);
         }
         $(#[$meta])*
         #[no_mangle]
@@ -30,6 +39,13 @@ macro_rules! pg_function {
         }
     };
 }
+
+/// The SQL declarations a [`pg_function!`] is written for, one string each:
+/// `[strict ](argument types) -> [setof ]result type[ (OUT column types)]`, with the
+/// types as `format_type` spells them, e.g. `"strict (cms, anyelement) -> bigint"` or
+/// `"(spacesaving, integer) -> setof record (integer, text, bigint, bigint, boolean)"`.
+#[repr(transparent)]
+pub struct SqlSignatures(pub &'static [&'static str]);
 
 /// Raises a core error as a PostgreSQL ERROR with a fitting SQLSTATE and hint.
 pub fn raise(e: SketchError) -> ! {

@@ -11,7 +11,7 @@ use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
 use topk_core::heavy_hitters::{check_k, HeavyHitters, DEFAULT_K};
 
 impl_sketch!(HeavyHitters, "heavy_hitters", batch_ints);
-sketch_type_functions!(HeavyHitters, heavy_hitters);
+sketch_type_functions!(HeavyHitters, heavy_hitters, "heavy_hitters", ["heavy_hitters_bigint", "heavy_hitters_integer", "heavy_hitters_text"]);
 
 impl crate::item::SketchJson for HeavyHitters {
     fn json(&self) -> serde_json::Value {
@@ -55,12 +55,26 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) ->
 }
 
 // heavy_hitters_trans(state, value [, k int [, epsilon, delta]])
-pg_function!(fn heavy_hitters_trans(fcinfo) { trans::<Expanded>(fcinfo, false) });
+pg_function!(fn heavy_hitters_trans(fcinfo) sql[
+    "(heavy_hitters, anyelement) -> heavy_hitters",
+    "(heavy_hitters, anyelement, integer) -> heavy_hitters",
+    "(heavy_hitters, anyelement, integer, double precision, double precision) -> heavy_hitters",
+] { trans::<Expanded>(fcinfo, false) });
 // heavy_hitters_trans_weighted(state, value, weight bigint [, k int [, epsilon, delta]])
-pg_function!(fn heavy_hitters_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) });
+pg_function!(fn heavy_hitters_trans_weighted(fcinfo) sql[
+    "(heavy_hitters, anyelement, bigint) -> heavy_hitters",
+    "(heavy_hitters, anyelement, bigint, integer) -> heavy_hitters",
+    "(heavy_hitters, anyelement, bigint, integer, double precision, double precision) -> heavy_hitters",
+] { trans::<Expanded>(fcinfo, true) });
 
 // heavy_hitters_items(sketch, n int [, type_hint anyelement])
-pg_function!(fn heavy_hitters_items(fcinfo) {
+pg_function!(fn heavy_hitters_items(fcinfo) sql[
+    "(heavy_hitters, integer) -> setof record (integer, text, bigint, bigint, boolean)",
+    "(heavy_hitters, integer, anyelement) -> setof record (integer, anyelement, bigint, bigint, boolean)",
+    "(heavy_hitters_bigint, integer) -> setof record (integer, bigint, bigint, bigint, boolean)",
+    "(heavy_hitters_integer, integer) -> setof record (integer, integer, bigint, bigint, boolean)",
+    "(heavy_hitters_text, integer) -> setof record (integer, text, bigint, bigint, boolean)",
+] {
     let Some(s) = sketch_arg::<HeavyHitters>(fcinfo, 0) else { return item_rows(fcinfo, 0, std::iter::empty()) };
     let n = items_n_arg(fcinfo, s.k() as usize);
     let entries = s.top(n).into_iter().map(|e| (e.item, e.count, e.error, e.guaranteed));
@@ -68,7 +82,7 @@ pg_function!(fn heavy_hitters_items(fcinfo) {
 });
 
 // heavy_hitters_estimate(sketch, value) -> bigint: an upper bound of the value's count.
-pg_function!(fn heavy_hitters_estimate(fcinfo) {
+pg_function!(fn heavy_hitters_estimate(fcinfo) sql["strict (heavy_hitters, anyelement) -> bigint"] {
     let s = crate::cache::cached_sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict");
     // (the value's type is checked against the sketch's, which is left as it was)
     let tag = s.item_tag();
@@ -84,8 +98,17 @@ pg_function!(fn heavy_hitters_estimate(fcinfo) {
 });
 
 // heavy_hitters_add(sketch, value [, weight bigint]) -> sketch
-pg_function!(fn heavy_hitters_add(fcinfo) { add_scalar::<HeavyHitters>(fcinfo) });
+pg_function!(fn heavy_hitters_add(fcinfo) sql[
+    "(heavy_hitters, anyelement) -> heavy_hitters",
+    "(heavy_hitters, anyelement, bigint) -> heavy_hitters",
+    "(heavy_hitters_bigint, anyelement) -> heavy_hitters_bigint",
+    "(heavy_hitters_bigint, anyelement, bigint) -> heavy_hitters_bigint",
+    "(heavy_hitters_integer, anyelement) -> heavy_hitters_integer",
+    "(heavy_hitters_integer, anyelement, bigint) -> heavy_hitters_integer",
+    "(heavy_hitters_text, anyelement) -> heavy_hitters_text",
+    "(heavy_hitters_text, anyelement, bigint) -> heavy_hitters_text",
+] { add_scalar::<HeavyHitters>(fcinfo) });
 
-pg_function!(fn heavy_hitters_total(fcinfo) {
+pg_function!(fn heavy_hitters_total(fcinfo) sql["strict (heavy_hitters) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<HeavyHitters>(fcinfo, 0).expect("strict").total() as i64)
 });

@@ -9,7 +9,7 @@ use pgrx::pg_sys;
 use topk_core::hll::{check_precision, Hll, DEFAULT_PRECISION};
 
 impl_sketch!(Hll, "hll");
-sketch_type_functions!(Hll, hll);
+sketch_type_functions!(Hll, hll, "hll");
 
 impl crate::item::SketchJson for Hll {
     fn json(&self) -> serde_json::Value {
@@ -44,30 +44,33 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     count_trans::<B, _, _>(fcinfo, false, || precision_arg(fcinfo, 2), |p| Hll::new(p).or_raise())
 }
 
-pg_function!(fn hll_trans(fcinfo) { trans::<Expanded>(fcinfo) });
+pg_function!(fn hll_trans(fcinfo) sql[
+    "(hll, anyelement) -> hll",
+    "(hll, anyelement, integer) -> hll",
+] { trans::<Expanded>(fcinfo) });
 
 // hll_add(hll, anyelement) -> hll: NULL value leaves the sketch as it is.
-pg_function!(fn hll_add(fcinfo) { add_scalar::<Hll>(fcinfo) });
+pg_function!(fn hll_add(fcinfo) sql["(hll, anyelement) -> hll"] { add_scalar::<Hll>(fcinfo) });
 
 // hll_empty([precision int]) -> hll
-pg_function!(fn hll_empty(fcinfo) {
+pg_function!(fn hll_empty(fcinfo) sql["strict (integer) -> hll"] {
     sketch_datum(&Hll::new(precision_arg(fcinfo, 0)).or_raise())
 });
 
-pg_function!(fn hll_count(fcinfo) {
+pg_function!(fn hll_count(fcinfo) sql["strict (hll) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<Hll>(fcinfo, 0).unwrap().count() as i64)
 });
 
-pg_function!(fn hll_stderr(fcinfo) {
+pg_function!(fn hll_stderr(fcinfo) sql["strict (hll) -> double precision"] {
     pg_sys::Datum::from(sketch_arg::<Hll>(fcinfo, 0).unwrap().stderr().to_bits())
 });
 
-pg_function!(fn hll_precision(fcinfo) {
+pg_function!(fn hll_precision(fcinfo) sql["strict (hll) -> integer"] {
     pg_sys::Datum::from(sketch_arg::<Hll>(fcinfo, 0).unwrap().precision() as i32)
 });
 
 // hll_count_bounds(hll, confidence float8, OUT lower bigint, OUT upper bigint)
-pg_function!(fn hll_count_bounds(fcinfo) {
+pg_function!(fn hll_count_bounds(fcinfo) sql["strict (hll, double precision) -> record (bigint, bigint)"] {
     let h = sketch_arg::<Hll>(fcinfo, 0).unwrap();
     let confidence = arg_f64(fcinfo, 1).unwrap();
     let (lo, hi) = h.count_bounds(confidence).or_raise();

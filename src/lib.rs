@@ -21,6 +21,8 @@ pub mod spacesaving;
 pub mod state;
 pub mod tally;
 pub mod tasks;
+#[cfg(any(test, feature = "pg_test"))]
+pub mod signatures;
 
 extension_sql_file!("../sql/topk_pg.sql", name = "topk_pg", bootstrap);
 extension_sql_file!("../sql/hll.sql", name = "hll", requires = ["topk_pg"]);
@@ -41,7 +43,7 @@ extension_sql_file!("../sql/pipeline/schedule.sql", name = "pipeline_schedule", 
 extension_sql_file!("../sql/pipeline/monitoring.sql", name = "pipeline_monitoring", requires = ["pipeline_schedule"]);
 extension_sql_file!("../sql/pipeline/queries.sql", name = "pipeline_queries", requires = ["pipeline_monitoring"], finalize);
 
-pg_function!(fn topk_pg_version(fcinfo) {
+pg_function!(fn topk_pg_version(fcinfo) sql["strict () -> text"] {
     let _ = fcinfo;
     let t = pg_sys::cstring_to_text_with_len(topk_core::VERSION.as_ptr() as *const std::ffi::c_char, topk_core::VERSION.len() as i32);
     pg_sys::Datum::from(t)

@@ -16,7 +16,7 @@ use topk_core::spacesaving::{self, check_capacity, SpaceSaving, DEFAULT_CAPACITY
 use topk_core::SketchError;
 
 impl_sketch!(SpaceSaving, "spacesaving", batch_ints);
-sketch_type_functions!(SpaceSaving, topk);
+sketch_type_functions!(SpaceSaving, topk, "spacesaving", ["spacesaving_bigint", "spacesaving_integer", "spacesaving_text"]);
 
 impl crate::item::SketchJson for SpaceSaving {
     fn json(&self) -> serde_json::Value {
@@ -54,12 +54,27 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) ->
 }
 
 // topk_trans(state, value [, capacity int])
-pg_function!(fn topk_trans(fcinfo) { trans::<Expanded>(fcinfo, false) });
+pg_function!(fn topk_trans(fcinfo) sql[
+    "(spacesaving, anyelement) -> spacesaving",
+    "(spacesaving, anyelement, integer) -> spacesaving",
+] { trans::<Expanded>(fcinfo, false) });
 // topk_trans_weighted(state, value, weight bigint [, capacity int])
-pg_function!(fn topk_trans_weighted(fcinfo) { trans::<Expanded>(fcinfo, true) });
+pg_function!(fn topk_trans_weighted(fcinfo) sql[
+    "(spacesaving, anyelement, bigint) -> spacesaving",
+    "(spacesaving, anyelement, bigint, integer) -> spacesaving",
+] { trans::<Expanded>(fcinfo, true) });
 
 // topk_add(sketch, value [, weight bigint]) -> sketch
-pg_function!(fn topk_add(fcinfo) { add_scalar::<SpaceSaving>(fcinfo) });
+pg_function!(fn topk_add(fcinfo) sql[
+    "(spacesaving, anyelement) -> spacesaving",
+    "(spacesaving, anyelement, bigint) -> spacesaving",
+    "(spacesaving_bigint, anyelement) -> spacesaving_bigint",
+    "(spacesaving_bigint, anyelement, bigint) -> spacesaving_bigint",
+    "(spacesaving_integer, anyelement) -> spacesaving_integer",
+    "(spacesaving_integer, anyelement, bigint) -> spacesaving_integer",
+    "(spacesaving_text, anyelement) -> spacesaving_text",
+    "(spacesaving_text, anyelement, bigint) -> spacesaving_text",
+] { add_scalar::<SpaceSaving>(fcinfo) });
 
 /// The `n` argument of an items function (`NULL`: all of them).
 pub unsafe fn items_n_arg(fcinfo: pg_sys::FunctionCallInfo, all: usize) -> usize {
@@ -103,7 +118,13 @@ pub unsafe fn item_rows(
 
 // topk_items(sketch, n int [, type_hint anyelement]) -> SETOF (rank, item, count, error, guaranteed)
 // Not strict, as a NULL n means all items; a NULL sketch has no items.
-pg_function!(fn topk_items(fcinfo) {
+pg_function!(fn topk_items(fcinfo) sql[
+    "(spacesaving, integer) -> setof record (integer, text, bigint, bigint, boolean)",
+    "(spacesaving, integer, anyelement) -> setof record (integer, anyelement, bigint, bigint, boolean)",
+    "(spacesaving_bigint, integer) -> setof record (integer, bigint, bigint, bigint, boolean)",
+    "(spacesaving_integer, integer) -> setof record (integer, integer, bigint, bigint, boolean)",
+    "(spacesaving_text, integer) -> setof record (integer, text, bigint, bigint, boolean)",
+] {
     let Some(s) = sketch_arg::<SpaceSaving>(fcinfo, 0) else { return item_rows(fcinfo, 0, std::iter::empty()) };
     let n = items_n_arg(fcinfo, s.capacity() as usize);
     let entries = s.top(n).into_iter().map(|e| (e.item, e.count, e.error, e.guaranteed));
@@ -111,7 +132,7 @@ pg_function!(fn topk_items(fcinfo) {
 });
 
 // topk_estimate(sketch, value) -> bigint: an upper bound of the value's count.
-pg_function!(fn topk_estimate(fcinfo) {
+pg_function!(fn topk_estimate(fcinfo) sql["strict (spacesaving, anyelement) -> bigint"] {
     let s = crate::cache::cached_sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict");
     // (the value's type is checked against the sketch's, which is left as it was)
     let tag = s.item_tag();
@@ -126,14 +147,14 @@ pg_function!(fn topk_estimate(fcinfo) {
     pg_sys::Datum::from(count as i64)
 });
 
-pg_function!(fn topk_total(fcinfo) {
+pg_function!(fn topk_total(fcinfo) sql["strict (spacesaving) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict").total() as i64)
 });
 
-pg_function!(fn topk_capacity(fcinfo) {
+pg_function!(fn topk_capacity(fcinfo) sql["strict (spacesaving) -> integer"] {
     pg_sys::Datum::from(sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict").capacity() as i32)
 });
 
-pg_function!(fn topk_threshold(fcinfo) {
+pg_function!(fn topk_threshold(fcinfo) sql["strict (spacesaving) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<SpaceSaving>(fcinfo, 0).expect("strict").threshold() as i64)
 });

@@ -455,40 +455,54 @@ pub unsafe fn merge_pair<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys:
 
 /// Defines the type-independent SQL functions of one sketch type; `$p` is the SQL
 /// name prefix (`hll` gives `hll_in`, `hll_out`, `hll_recv`, `hll_send`, `hll_to_json`,
-/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`).
+/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`), `$t` the SQL type and
+/// `$v` its typed variants (domains over it that `merge`, `merge_trans` and `final`
+/// are also declared for).
 #[macro_export]
 macro_rules! sketch_type_functions {
-    ($S:ty, $p:ident) => {
+    ($S:ty, $p:ident, $t:literal) => {
+        $crate::sketch_type_functions!($S, $p, $t, []);
+    };
+    ($S:ty, $p:ident, $t:literal, [$($v:literal),*]) => {
         ::paste::paste! {
-            $crate::pg_function!(fn [<$p _in>](fcinfo) {
+            $crate::pg_function!(fn [<$p _in>](fcinfo) sql[concat!("strict (cstring) -> ", $t)] {
                 let s = <$S as $crate::state::Sketch>::from_text($crate::fmgr::arg_cstr(fcinfo, 0));
                 $crate::state::sketch_datum(&$crate::fmgr::OrRaise::or_raise(s))
             });
-            $crate::pg_function!(fn [<$p _out>](fcinfo) {
+            $crate::pg_function!(fn [<$p _out>](fcinfo) sql[concat!("strict (", $t, ") -> cstring")] {
                 let s = $crate::state::sketch_arg::<$S>(fcinfo, 0).unwrap();
                 $crate::fmgr::cstring(&$crate::state::Sketch::to_text(&s))
             });
-            $crate::pg_function!(fn [<$p _recv>](fcinfo) {
+            $crate::pg_function!(fn [<$p _recv>](fcinfo) sql[concat!("strict (internal) -> ", $t)] {
                 let s = <$S as $crate::state::Sketch>::from_bytes($crate::fmgr::recv_bytes(fcinfo));
                 $crate::state::sketch_datum(&$crate::fmgr::OrRaise::or_raise(s))
             });
-            $crate::pg_function!(fn [<$p _send>](fcinfo) {
+            $crate::pg_function!(fn [<$p _send>](fcinfo) sql[concat!("strict (", $t, ") -> bytea")] {
                 // Validate before sending: the bytes on the wire are the stored format.
                 let s = $crate::state::sketch_arg::<$S>(fcinfo, 0).unwrap();
                 $crate::state::sketch_datum(&s)
             });
-            $crate::pg_function!(fn [<$p _to_json>](fcinfo) {
+            $crate::pg_function!(fn [<$p _to_json>](fcinfo) sql[concat!("strict (", $t, ") -> jsonb")] {
                 let s = $crate::state::sketch_arg::<$S>(fcinfo, 0).unwrap();
                 $crate::fmgr::jsonb(&$crate::item::SketchJson::json(&s))
             });
-            $crate::pg_function!(fn [<$p _merge>](fcinfo) { $crate::state::merge_pair::<$S>(fcinfo) });
-            $crate::pg_function!(fn [<$p _merge_trans>](fcinfo) {
+            $crate::pg_function!(fn [<$p _merge>](fcinfo) sql[
+                concat!("(", $t, ", ", $t, ") -> ", $t)
+                $(, concat!("(", $v, ", ", $v, ") -> ", $v))*
+            ] { $crate::state::merge_pair::<$S>(fcinfo) });
+            $crate::pg_function!(fn [<$p _merge_trans>](fcinfo) sql[
+                concat!("(", $t, ", ", $t, ") -> ", $t)
+                $(, concat!("(", $t, ", ", $v, ") -> ", $t))*
+            ] {
                 $crate::state::merge_trans::<$crate::state::Expanded, $S>(fcinfo)
             });
-            $crate::pg_function!(fn [<$p _combine>](fcinfo) {
+            $crate::pg_function!(fn [<$p _combine>](fcinfo) sql[concat!("(", $t, ", ", $t, ") -> ", $t)] {
                 $crate::state::combine::<$crate::state::Expanded, $S>(fcinfo)
             });
-            $crate::pg_function!(fn [<$p _final>](fcinfo) {
+            $crate::pg_function!(fn [<$p _final>](fcinfo) sql[
+                concat!("strict (", $t, ") -> ", $t)
+                $(, concat!("strict (", $t, ") -> ", $v))*
+            ] {
                 $crate::state::final_sketch::<$crate::state::Expanded, $S>(fcinfo)
             });
         }

@@ -37,7 +37,7 @@ impl Counting for Tally {
 
 // topk._tally_trans(state bytea, item anyelement, weight bigint): a row counts `weight`
 // (NULL: the row is skipped) and one event.
-pg_function!(fn topk_tally_trans(fcinfo) {
+pg_function!(fn topk_tally_trans(fcinfo) sql["(bytea, anyelement, bigint) -> bytea"] {
     count_trans::<Expanded, Tally, _>(fcinfo, true, || (), |()| Tally::new())
 });
 
@@ -59,7 +59,7 @@ unsafe fn array_elements(d: pg_sys::Datum, what: &str) -> (pg_sys::Oid, Vec<pg_s
 
 // topk._tally_parts_trans(state bytea, items anyarray, counts bigint[], events bigint[]):
 // adds the counts of a finer window (events NULL: the counts are the events).
-pg_function!(fn topk_tally_parts_trans(fcinfo) {
+pg_function!(fn topk_tally_parts_trans(fcinfo) sql["(bytea, anyarray, bigint[], bigint[]) -> bytea"] {
     let state = Expanded::take::<Tally>(fcinfo, 0);
     let (Some(items), Some(counts)) = (arg(fcinfo, 1), arg(fcinfo, 2)) else {
         return match state {
@@ -115,7 +115,7 @@ unsafe fn count_arrays(counts: impl Iterator<Item = Counts> + Clone) -> (pg_sys:
 // bigint[], OUT events bigint[]): the tally sorted by count (largest first), ties by
 // item: integers by value, text and varchar in the call's collation, other items by
 // their bytes.
-pg_function!(fn topk_tally_arrays(fcinfo) {
+pg_function!(fn topk_tally_arrays(fcinfo) sql["(bytea, anyelement) -> record (anyarray, bigint[], bigint[])"] {
     let typoid = arg_type(fcinfo, 1);
     let collation = (*fcinfo).fncollation;
     let collated = matches!(typoid, pg_sys::TEXTOID | pg_sys::VARCHAROID);
@@ -153,7 +153,7 @@ pg_function!(fn topk_tally_arrays(fcinfo) {
 // topk._tally_sketch(tally bytea, capacity integer) -> spacesaving: a space-saving sketch
 // of exact counts (the final parts of an open window, for the speed path). The items go
 // in largest count first, so those that fit keep their exact counts (error 0).
-pg_function!(fn topk_tally_sketch(fcinfo) {
+pg_function!(fn topk_tally_sketch(fcinfo) sql["strict (bytea, integer) -> spacesaving"] {
     let Some(capacity) = crate::fmgr::arg_i32(fcinfo, 1) else { return crate::fmgr::return_null(fcinfo) };
     let capacity = check_capacity(i64::from(capacity)).or_raise();
     let sketch = Expanded::read::<Tally, _>(fcinfo, 0, |h| {
@@ -176,7 +176,7 @@ pg_function!(fn topk_tally_sketch(fcinfo) {
 
 // topk._tally_totals(tally bytea, OUT count bigint, OUT events bigint): the sums of its
 // counts and of its events.
-pg_function!(fn topk_tally_totals(fcinfo) {
+pg_function!(fn topk_tally_totals(fcinfo) sql["strict (bytea) -> record (bigint, bigint)"] {
     let totals = Expanded::read::<Tally, _>(fcinfo, 0, |h| h.sketch().totals());
     match totals {
         Some(Ok(c)) => {

@@ -6,6 +6,15 @@ fn one_i64(sql: &str) -> i64 {
     Spi::get_one::<i64>(sql).expect("query failed").expect("NULL result")
 }
 
+/// Every C function is declared in sql/*.sql exactly as its Rust side records
+/// (`pg_function!`'s `sql[...]`: argument types, result, OUT columns, strictness, each
+/// overload), and every recorded function is declared (src/signatures.rs).
+#[pg_test]
+fn sql_declarations_match_rust() {
+    let m = crate::signatures::mismatches();
+    assert!(m.is_empty(), "{} mismatches:\n{}", m.len(), m.join("\n"));
+}
+
 #[pg_test]
 fn version_is_the_crate_version() {
     let v = Spi::get_one::<String>("SELECT topk_pg_version()").unwrap().unwrap();

@@ -12,16 +12,29 @@
 //!   in every row. A sketch is then a linear function of its input, so merging is
 //!   element-wise addition and gives exactly the one-pass sketch, and every row sums to
 //!   N (the decoder checks it). Conservative update lowers the error but breaks both.
-//! * The SQL layer hashes each item once ([`crate::hash`]); the column of row i is
-//!   derived from that hash by Kirsch–Mitzenmacher double hashing, x_i = h + i*h2 with
-//!   h2 = remix(h) forced odd, reduced to `0..width` by multiply-shift (the high 64 bits
-//!   of x_i * width). This mapping is part of the on-disk format. (Two items then meet
-//!   in every row with probability about 1/width^2 rather than 1/width^depth: the colliding
-//!   mass this adds, about N/width^2, is negligible next to epsilon*N.)
+//! * The SQL layer hashes each item once ([`crate::hash`]) to 64 bits; the column of
+//!   row i is derived from that hash alone, independently for each row: the i-th output
+//!   of a SplitMix64 generator seeded with the hash, x_i = mix(h + (i+1)*gamma) (the
+//!   generator's increment and finaliser, [`remix`]), reduced to `0..width` by
+//!   multiply-shift (the high 64 bits of x_i * width). Rows then fail independently,
+//!   which is what the delta claim needs (the test `small_delta_failure_rate` measures
+//!   it). The one dependence left is the 64-bit hash itself: items of equal hashes
+//!   share every cell, so the probability of a miss is at most delta + m/2^64 for m
+//!   distinct items counted (under 1e-9 below 18 billion items): a smaller delta is
+//!   accepted but only adds rows. This mapping is part of the on-disk format.
+//! * Format version 1 (topk_pg 0.3 and earlier) derived the columns by Kirsch–Mitzenmacher
+//!   double hashing, x_i = h + i*h2 with h2 = remix(h) forced odd, also reduced by
+//!   multiply-shift. Two items then meet in every row with a probability of the order of
+//!   1/(width^2*depth) rather than 1/width^depth, which puts a floor under the failure
+//!   probability far above small deltas. Version-1 sketches still decode, count and answer with their own
+//!   mapping (and re-encode as version 1); they merge with each other, and with an empty
+//!   sketch of either version, but not with a non-empty version-2 sketch (an ERROR: their
+//!   counters place items differently).
 //! * No counter is ever above N, and N is kept at most `i64::MAX` (a bigint), so the one
 //!   checked addition on N guards every counter against overflow.
 //!
-//! On-disk format (version 1): `'C' 1 item_type:u32 epsilon:f64 delta:f64 width:u32
+//! On-disk format (version 2; version 1 is the same bytes but for the version byte and
+//! the column mapping): `'C' 2 item_type:u32 epsilon:f64 delta:f64 width:u32
 //! depth:u32 total:u64`, then each row's `width` counters in order, as varints, except
 //! that a maximal run of k >= 1 zero counters inside a row is written `0 varint(k-1)`
 //! (so an empty default sketch takes 53 bytes). Two zero runs are never adjacent, and no
@@ -32,7 +45,10 @@ use crate::error::{checked_add_count, Result, SketchError};
 use crate::hash::remix;
 
 pub const MAGIC: u8 = b'C';
-pub const VERSION: u8 = 1;
+/// The format version new sketches are written in.
+pub const VERSION: u8 = 2;
+/// The format version of sketches with double-hashed columns (see the module documentation).
+pub const VERSION_DOUBLE_HASHING: u8 = 1;
 pub const TEXT_PREFIX: &str = "cms";
 pub const DEFAULT_EPSILON: f64 = 0.001;
 pub const DEFAULT_DELTA: f64 = 0.01;
@@ -53,6 +69,9 @@ pub struct Cms {
     /// Opaque tag of the items' type (0 = not known yet); sketches of different
     /// non-zero tags do not merge.
     pub item_type: u32,
+    /// The format version, which fixes the column mapping: [`VERSION`] or
+    /// [`VERSION_DOUBLE_HASHING`].
+    version: u8,
 }
 
 /// Everything but the counters, which would flood test failures and logs.
@@ -65,6 +84,7 @@ impl std::fmt::Debug for Cms {
             .field("depth", &self.depth)
             .field("total", &self.total)
             .field("item_type", &self.item_type)
+            .field("version", &self.version)
             .finish_non_exhaustive()
     }
 }
@@ -101,9 +121,20 @@ pub fn dimensions(epsilon: f64, delta: f64) -> Result<(u32, u32)> {
     Ok((width as u32, depth as u32))
 }
 
-/// Columns of an item's cells, one per row (see the module documentation).
+/// Column of the item of hash `h` in row `row` of `width` columns (format version 2):
+/// output `row` of a SplitMix64 generator seeded with `h`, by multiply-shift.
 #[inline]
-fn columns(h: u64, width: usize) -> impl Iterator<Item = usize> {
+fn column(h: u64, row: usize, width: usize) -> usize {
+    let x = remix(h.wrapping_add((row as u64).wrapping_mul(SPLITMIX_GAMMA)));
+    ((x as u128 * width as u128) >> 64) as usize
+}
+
+/// SplitMix64's increment (the one [`remix`] adds).
+const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Columns of an item's cells in format version 1, one per row: double hashing.
+#[inline]
+fn columns_v1(h: u64, width: usize) -> impl Iterator<Item = usize> {
     let step = remix(h) | 1;
     std::iter::successors(Some(h), move |x| Some(x.wrapping_add(step)))
         .map(move |x| ((x as u128 * width as u128) >> 64) as usize)
@@ -125,11 +156,18 @@ impl Cms {
             total: 0,
             counters: vec![0; width as usize * depth as usize],
             item_type: 0,
+            version: VERSION,
         }
     }
 
     pub fn epsilon(&self) -> f64 {
         self.epsilon
+    }
+
+    /// The format version, which fixes how items map to cells: [`VERSION`] for every
+    /// new sketch, [`VERSION_DOUBLE_HASHING`] for one decoded from that format.
+    pub fn format_version(&self) -> u8 {
+        self.version
     }
 
     /// Bytes this sketch holds on the heap (for memory accounting).
@@ -160,9 +198,15 @@ impl Cms {
         }
         self.total = checked_add_count(self.total, weight)?;
         let w = self.width as usize;
-        for (row, col) in self.counters.chunks_exact_mut(w).zip(columns(h, w)) {
-            // Cannot overflow: a counter is at most the total, just checked.
-            row[col] += weight;
+        // Cannot overflow: a counter is at most the total, just checked.
+        if self.version == VERSION_DOUBLE_HASHING {
+            for (row, col) in self.counters.chunks_exact_mut(w).zip(columns_v1(h, w)) {
+                row[col] += weight;
+            }
+        } else {
+            for (i, row) in self.counters.chunks_exact_mut(w).enumerate() {
+                row[column(h, i, w)] += weight;
+            }
         }
         Ok(())
     }
@@ -171,12 +215,12 @@ impl Cms {
     #[inline]
     pub fn estimate_hash(&self, h: u64) -> u64 {
         let w = self.width as usize;
-        self.counters
-            .chunks_exact(w)
-            .zip(columns(h, w))
-            .map(|(row, col)| row[col])
-            .min()
-            .unwrap_or(0)
+        let rows = self.counters.chunks_exact(w);
+        if self.version == VERSION_DOUBLE_HASHING {
+            rows.zip(columns_v1(h, w)).map(|(row, col)| row[col]).min().unwrap_or(0)
+        } else {
+            rows.enumerate().map(|(i, row)| row[column(h, i, w)]).min().unwrap_or(0)
+        }
     }
 
     /// ceil(epsilon * N): with probability at least 1-delta an estimate exceeds the
@@ -199,7 +243,25 @@ impl Cms {
             return Err(SketchError::mismatch("cannot merge cms sketches of different item types")
                 .with_hint("Merge sketches built over the same column type."));
         }
+        if self.version != other.version && self.total != 0 && other.total != 0 {
+            return Err(SketchError::mismatch(format!(
+                "cannot merge a cms sketch of format version {} with one of format version {}",
+                self.version.min(other.version),
+                self.version.max(other.version)
+            ))
+            .with_hint("Sketches written by topk_pg 0.3 or earlier (format version 1) place items in other counters than newer ones: rebuild the old sketch from its rows, or merge old sketches only with each other."));
+        }
         Ok(())
+    }
+
+    /// The format version of the merge of `self` and `other` (compatible): that of the
+    /// non-empty sketches, the newer one if both are empty.
+    fn merged_version(&self, other: &Cms) -> u8 {
+        match (self.total, other.total) {
+            (0, 0) => self.version.max(other.version),
+            (0, _) => other.version,
+            _ => self.version,
+        }
     }
 
     /// Adds `other` into `self`: the result is the sketch of both inputs. Fails, leaving
@@ -207,7 +269,9 @@ impl Cms {
     /// pass `i64::MAX`.
     pub fn merge(&mut self, other: &Cms) -> Result<()> {
         self.check_compatible(other)?;
+        let version = self.merged_version(other);
         self.total = checked_add_count(self.total, other.total)?;
+        self.version = version;
         if self.item_type == 0 {
             self.item_type = other.item_type;
         }
@@ -224,7 +288,7 @@ impl Cms {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::with_header(MAGIC, VERSION);
+        let mut w = Writer::with_header(MAGIC, self.version);
         w.u32(self.item_type);
         w.f64(self.epsilon);
         w.f64(self.delta);
@@ -250,7 +314,7 @@ impl Cms {
 
     pub fn from_bytes(buf: &[u8]) -> Result<Self> {
         let (mut r, version) = Reader::open(buf, MAGIC, "cms")?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_DOUBLE_HASHING {
             return Err(r
                 .err(&format!("unsupported format version {version}"))
                 .with_hint("The sketch was written by a newer topk_pg; update the extension."));
@@ -275,6 +339,7 @@ impl Cms {
         let mut cms = Cms::empty(epsilon, delta, width, depth);
         cms.item_type = item_type;
         cms.total = total;
+        cms.version = version;
         let w = width as usize;
         for row in cms.counters.chunks_exact_mut(w) {
             let mut col = 0;
@@ -319,7 +384,7 @@ impl Cms {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "type": "cms",
-            "version": VERSION,
+            "version": self.version,
             "epsilon": self.epsilon,
             "delta": self.delta,
             "width": self.width,
@@ -426,12 +491,17 @@ mod tests {
         assert_eq!(dimensions(1e-5, 0.01).unwrap(), (271_829, 5));
     }
 
-    /// The hash-to-cell mapping is part of the on-disk format: pin it.
+    /// The hash-to-cell mappings are part of the on-disk format: pin them.
     #[test]
     fn cell_mapping_is_stable() {
-        let cols: Vec<usize> = columns(hash_i64(1), 2719).take(5).collect();
+        let cols: Vec<usize> = (0..5).map(|i| column(hash_i64(1), i, 2719)).collect();
+        assert_eq!(cols, [1489, 793, 716, 1145, 2409]);
+        let cols: Vec<usize> = (0..3).map(|i| column(0, i, 100)).collect();
+        assert_eq!(cols, [88, 43, 2]);
+        // Version 1, as it always was.
+        let cols: Vec<usize> = columns_v1(hash_i64(1), 2719).take(5).collect();
         assert_eq!(cols, [1646, 416, 1906, 676, 2165]);
-        let cols: Vec<usize> = columns(0, 100).take(3).collect();
+        let cols: Vec<usize> = columns_v1(0, 100).take(3).collect();
         assert_eq!(cols, [0, 88, 76]);
     }
 
@@ -610,9 +680,11 @@ mod tests {
         let mut b = good.clone();
         b[0] = b'H';
         assert!(Cms::from_bytes(&b).unwrap_err().hint.is_some());
-        b = good.clone();
-        b[1] = 2;
-        assert!(Cms::from_bytes(&b).unwrap_err().message.contains("version"));
+        for v in [0, 3, 255] {
+            b = good.clone();
+            b[1] = v;
+            assert!(Cms::from_bytes(&b).unwrap_err().message.contains("version"));
+        }
         // Claimed dimensions that disagree with epsilon/delta or pass the size limit
         // fail before the counters are allocated.
         for h in [

@@ -1,7 +1,9 @@
 //! Byte writer and bounds-checked reader for the on-disk formats.
 //!
 //! Every stored sketch starts with a two-byte header: a magic byte naming the sketch
-//! kind and a format version. All integers are little-endian; `varint` is LEB128.
+//! kind and a format version. All integers are little-endian; `varint` is LEB128 in its
+//! shortest form: the reader refuses any other (such as `0x80 0x00` for 0), so that a
+//! sketch has one encoding.
 //! The reader never reads past its buffer: every getter returns an error instead.
 
 use crate::error::{Result, SketchError};
@@ -125,6 +127,10 @@ impl<'a> Reader<'a> {
             }
             v |= ((b & 0x7f) as u64) << (7 * i);
             if b & 0x80 == 0 {
+                // A last byte of 0 after others adds nothing: a longer form than needed.
+                if b == 0 && i > 0 {
+                    return Err(self.err("varint not in its shortest form"));
+                }
                 return Ok(v);
             }
         }
@@ -200,6 +206,65 @@ mod tests {
             assert_eq!(ver, 1);
             assert_eq!(r.varint().unwrap(), v);
             r.finish().unwrap();
+        }
+    }
+
+    fn read_varint(body: &[u8]) -> Result<(u64, usize)> {
+        let mut buf = vec![b'T', 1];
+        buf.extend_from_slice(body);
+        let (mut r, _) = Reader::open(&buf, b'T', "test").unwrap();
+        let v = r.varint()?;
+        Ok((v, body.len() - r.remaining()))
+    }
+
+    fn encode(v: u64) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.varint(v);
+        w.finish()
+    }
+
+    #[test]
+    fn varint_only_shortest_form() {
+        // Shortest forms, including the longest (10 bytes) and the edges of each length.
+        for v in [0u64, 127, 128, 16_383, 16_384, 1 << 63, u64::MAX] {
+            assert_eq!(read_varint(&encode(v)).unwrap(), (v, encode(v).len()));
+        }
+        assert_eq!(encode(u64::MAX).len(), 10);
+        // Padded forms of 0, 1 and 127 (2, 3 and 10 bytes), and 2^63 - 1 in 10 bytes, not 9.
+        let mut padded_max = encode(i64::MAX as u64);
+        *padded_max.last_mut().unwrap() |= 0x80;
+        padded_max.push(0);
+        for bad in [
+            &[0x80, 0x00][..],
+            &[0x81, 0x00],
+            &[0xff, 0x00],
+            &[0x81, 0x80, 0x00],
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+            &padded_max,
+        ] {
+            let e = read_varint(bad).unwrap_err();
+            assert!(e.message.contains("shortest form"), "{bad:?}: {}", e.message);
+        }
+        // Still refused: past 64 bits, more than 10 bytes, truncated.
+        assert!(read_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).is_err());
+        assert!(read_varint(&[0x80; 11]).is_err());
+        assert!(read_varint(&[0x80]).is_err());
+    }
+
+    proptest::proptest! {
+        /// Every value reads back, and every byte string that reads as a varint is the
+        /// encoding of what it reads as.
+        #[test]
+        fn prop_varint_canonical(
+            v in proptest::prelude::any::<u64>(),
+            shift in 0u32..64,
+            b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            let v = v >> shift;
+            proptest::prop_assert_eq!(read_varint(&encode(v)).unwrap(), (v, encode(v).len()));
+            if let Ok((x, used)) = read_varint(&b) {
+                proptest::prop_assert_eq!(&encode(x)[..], &b[..used]);
+            }
         }
     }
 

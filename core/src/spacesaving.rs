@@ -308,7 +308,7 @@ struct Cursor<'a> {
 type Small<T> = std::result::Result<T, &'static str>;
 
 impl<'a> Cursor<'a> {
-    /// A LEB128 value of up to 64 bits.
+    /// A LEB128 value of up to 64 bits, in its shortest form (see `codec`).
     #[inline(always)]
     fn varint(&mut self) -> Small<u64> {
         match self.varint65()? {
@@ -325,7 +325,8 @@ impl<'a> Cursor<'a> {
                 return Ok((b as u64, false));
             }
             if let Some(&b1) = self.buf.get(self.pos + 1) {
-                if b1 < 0x80 {
+                // (a last byte of 0 is a longer form than needed: the slow path refuses it)
+                if b1 < 0x80 && b1 != 0 {
                     self.pos += 2;
                     return Ok(((b & 0x7f) as u64 | (b1 as u64) << 7, false));
                 }
@@ -343,10 +344,16 @@ impl<'a> Cursor<'a> {
                 if b > 3 {
                     return Err("varint too long");
                 }
+                if b == 0 {
+                    return Err("varint not in its shortest form");
+                }
                 return Ok((v | ((b as u64) << 63), b > 1));
             }
             v |= ((b & 0x7f) as u64) << (7 * i);
             if b < 0x80 {
+                if b == 0 && i > 0 {
+                    return Err("varint not in its shortest form");
+                }
                 return Ok((v, false));
             }
         }

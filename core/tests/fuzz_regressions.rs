@@ -72,3 +72,32 @@ fn fuzz_seed_corpora() {
     }
     replay(&found);
 }
+
+/// Every seed of a `*_bytes` target with one varint-looking byte padded (a byte below
+/// 0x80 at position i becomes `b|0x80, 0x00`, the same value in one more byte): each
+/// such input must be refused, or be the canonical encoding of what it decodes to
+/// (the checks assert `to_bytes(from_bytes(b)) == b`).
+#[test]
+fn padded_varints_are_refused() {
+    let (mut tried, mut failed) = (0, Vec::new());
+    for (target, file) in inputs(&root().join("../fuzz/seeds")) {
+        if !target.ends_with("_bytes") {
+            continue;
+        }
+        let data = std::fs::read(&file).unwrap();
+        for i in 2..data.len() {
+            if data[i] >= 0x80 {
+                continue;
+            }
+            let mut padded = data[..i].to_vec();
+            padded.extend_from_slice(&[data[i] | 0x80, 0]);
+            padded.extend_from_slice(&data[i + 1..]);
+            if std::panic::catch_unwind(|| checks::run(&target, &padded)).is_err() {
+                failed.push(format!("{target}: {} with byte {i} padded", file.display()));
+            }
+            tried += 1;
+        }
+    }
+    assert!(tried > 10_000, "{tried}");
+    assert!(failed.is_empty(), "{} of {tried} inputs failed, the first:\n{}", failed.len(), failed[..failed.len().min(5)].join("\n"));
+}

@@ -101,6 +101,11 @@ fn hh_bytes(k: u32, events: u64) -> HeavyHitters {
     h
 }
 
+/// A format-1 cms written by topk_pg 0.3 (bigint items 1..=12 of weights i^2), and an
+/// empty one of the same dimensions.
+const CMS_V1: &str = "cms:QwEUAAAAmpmZmZmZuT+amZmZmZm5PxwAAAADAAAAigIAAAAAAAAAA1EAA2QAAwQZJUAJAAJ5AAAQAADBAQAAAAORAX0AAkkABBAxBAACeQAAdQADAAAJyAEAAkEAA5ABAABRAAR6BAACGQAC";
+const CMS_V1_EMPTY: &str = "cms:QwEAAAAAmpmZmZmZuT+amZmZmZm5PxwAAAADAAAAAAAAAAAAAAAAGwAbABs=";
+
 struct Out {
     dir: PathBuf,
     files: usize,
@@ -165,6 +170,9 @@ fn main() {
         out.sketch("e0.1-d0.1-near-max", &heavy),
         out.sketch("e0.0001-empty", &Cms::new(0.0001, 0.01).unwrap()),
         out.sketch("e0.5-d0.9-empty", &Cms::new(0.5, 0.9).unwrap()),
+        // Format 1 (double-hashed columns, topk_pg 0.3), as that version wrote it.
+        out.sketch("v1-e0.1-d0.1", &Cms::from_text(CMS_V1).unwrap()),
+        out.sketch("v1-e0.1-d0.1-empty", &Cms::from_text(CMS_V1_EMPTY).unwrap()),
     ];
     // spacesaving: empty, int and byte items, evictions (threshold > 0), item types.
     let mut big = SpaceSaving::new(4).unwrap();
@@ -204,6 +212,9 @@ fn main() {
         ("cms-small", &c[2], &c[2]),
         ("cms-mismatch", &c[1], &c[2]),
         ("cms-near-max", &c[5], &c[5]),
+        ("cms-v1-v1", &c[8], &c[8]),
+        ("cms-v1-v2", &c[8], &c[2]),
+        ("cms-v1-empty-v2", &c[9], &c[2]),
         ("ss-int-int", &s[2], &s[2]),
         ("ss-int-few-empty", &s[3], &s[3]),
         ("ss-cap1", &s[1], &s[1]),

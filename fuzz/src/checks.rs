@@ -11,6 +11,8 @@
 //! re-encoding decodes to the same bytes (`to_bytes` → `from_bytes` → `to_bytes` is
 //! a fixed point, in text too); merging two decoded sketches never panics, leaves the
 //! target unchanged when it fails, and gives a sketch that re-encodes the same way.
+//! A stored form that decodes is the sketch's one encoding: `to_bytes(from_bytes(b))`
+//! gives back `b` (no padded varint, no second spelling of the same sketch).
 #![allow(dead_code)]
 
 use topk_core::cms::Cms;
@@ -209,6 +211,7 @@ pub fn bytes<S: Sketch>(data: &[u8]) -> Option<S> {
     match S::decode(data) {
         Ok(s) => {
             check_valid(&s);
+            assert!(s.encode() == data, "{}: accepted a stored form that is not its encoding", S::NAME);
             Some(s)
         }
         Err(e) => {

@@ -52,6 +52,23 @@ COPY daily_copy FROM '/tmp/topk_pg_regress_cms.bin' (FORMAT binary);
 SELECT count(*) AS binary_round_trip_equal FROM daily JOIN daily_copy USING (day) WHERE daily.c::text = daily_copy.c::text;
 SELECT cms_agg(x)::jsonb FROM (VALUES (1), (2)) v(x);
 
+-- A format-1 sketch (double hashing) written by topk_pg 0.3: bigint items 1..12 of
+-- weights i^2, epsilon 0.1, delta 0.1. It answers as it did then (item 1 met item 6 in
+-- every row: 37), counts more by its own mapping, merges with format 1 and with empty
+-- sketches, and not with a non-empty format-2 sketch.
+CREATE TABLE v1 AS SELECT 'cms:QwEUAAAAmpmZmZmZuT+amZmZmZm5PxwAAAADAAAAigIAAAAAAAAAA1EAA2QAAwQZJUAJAAJ5AAAQAADBAQAAAAORAX0AAkkABBAxBAACeQAAdQADAAAJyAEAAkEAA5ABAABRAAR6BAACGQAC'::cms AS c;
+SELECT (SELECT array_agg(cms_estimate(c, i::bigint) ORDER BY i) FROM generate_series(0, 13) i) AS estimates_0_to_13,
+       cms_total(c) AS total, c::jsonb -> 'version' AS version FROM v1;
+CREATE TABLE empty2 AS SELECT cms_agg(1::bigint, 0::bigint, 0.1, 0.1) AS e;
+SELECT cms_estimate(cms_add(c, 13::bigint, 169), 13::bigint) AS added, cms_add(c, 13::bigint, 169)::jsonb -> 'version' AS version,
+       cms_estimate(cms_merge(c, c), 12::bigint) AS merged_with_itself,
+       cms_merge(c, e)::text = c::text AND cms_merge(e, c)::text = c::text AS merged_with_empty,
+       cms_total(e) AS empty_total, e::jsonb -> 'version' AS empty_version
+FROM v1, empty2;
+SELECT (cms_agg(g, 0.1, 0.1))::jsonb -> 'version' AS new_version FROM generate_series(1, 12) g;
+SELECT cms_merge(c, (SELECT cms_agg(g::bigint, 0.1, 0.1) FROM generate_series(1, 12) g)) FROM v1;
+SELECT cms_merge_agg(x) FROM (SELECT c FROM v1 UNION ALL SELECT cms_agg(1::bigint, 0.1, 0.1)) m(x);
+
 -- Errors.
 SELECT cms_agg(product_id, 0, 0.01) FROM sales;
 SELECT cms_agg(product_id, 0.01, 1) FROM sales;
