@@ -239,10 +239,10 @@ pub struct Expanded;
 #[repr(C)]
 struct ExpandedSketch {
     hdr: pg_sys::ExpandedObjectHeader,
-    /// A `Holder<S>`, for the `S` whose `TYPE_NAME` is `type_name` (a cheap type check
-    /// on every row).
+    /// A `Holder<S>`, for the `S` whose `TypeId` is `sketch_type` (a cheap type check on
+    /// every row).
     holder: *mut c_void,
-    type_name: &'static str,
+    sketch_type: std::any::TypeId,
     /// The holder's flat form, and its destructor (monomorphised for its sketch type).
     flat: unsafe fn(*mut c_void) -> *const [u8],
     drop: unsafe fn(*mut c_void),
@@ -262,7 +262,7 @@ unsafe fn holder_drop<S: Sketch>(holder: *mut c_void) {
 /// The holder of an expanded object of ours, if it holds an `S`.
 #[inline]
 unsafe fn holder_of<'a, S: Sketch>(obj: *mut ExpandedSketch) -> Option<&'a mut Holder<S>> {
-    ((*obj).type_name == S::TYPE_NAME).then(|| &mut *((*obj).holder as *mut Holder<S>))
+    ((*obj).sketch_type == std::any::TypeId::of::<S>()).then(|| &mut *((*obj).holder as *mut Holder<S>))
 }
 
 static EXPANDED_METHODS: pg_sys::ExpandedObjectMethods =
@@ -319,7 +319,7 @@ impl Backend for Expanded {
         pg_sys::EOH_init_header(&mut (*obj).hdr, &EXPANDED_METHODS, ctx);
         let holder = Box::into_raw(Box::new(Holder::new(state)));
         std::ptr::addr_of_mut!((*obj).holder).write(holder as *mut c_void);
-        std::ptr::addr_of_mut!((*obj).type_name).write(S::TYPE_NAME);
+        std::ptr::addr_of_mut!((*obj).sketch_type).write(std::any::TypeId::of::<S>());
         std::ptr::addr_of_mut!((*obj).flat).write(holder_flat::<S>);
         std::ptr::addr_of_mut!((*obj).drop).write(holder_drop::<S>);
         on_context_reset(ctx, drop_expanded, obj as *mut c_void);
