@@ -73,11 +73,12 @@ REFERENCE_FACTS = {
 }
 
 
-def fig(key, label, sql, needs=(), goal=None, peers=(), section="one pass", result=None):
+def fig(key, label, sql, needs=(), goal=None, peers=(), section="one pass", result=None, inputs=None):
     """A timed query; `peers` are the keys of the peers' figures for the same task, shown
-    beside it with their ratios of this run."""
+    beside it with their ratios of this run; `inputs`: the number of rows an aggregate
+    reads, to print the time per input too."""
     return dict(key=key, label=label, sql=sql, needs=list(needs), goal=goal or {}, peers=list(peers),
-                section=section, result=result)
+                section=section, result=result, inputs=inputs)
 
 
 # The peers' names in the tables.
@@ -179,6 +180,13 @@ FIGURES = [
     fig("cms_merge", "merge 30 daily `cms_agg` → size",
         "SELECT pg_column_size(cms_merge_agg(cms)) FROM bench_daily",
         needs=["cms_agg", "cms_merge_agg"], section="merge 30 daily sketches"),
+    # heavy_hitters_merge_agg over 30, 120 and 480 stored sketches (the 30 daily ones
+    # repeated): it merges in place into its state, so the time per input sketch should stay
+    # about the same as N grows (it used to copy the state's candidate table per input).
+    *[fig(f"hh_merge_{n}", f"`heavy_hitters_merge_agg` over {n} stored sketches",
+          f"SELECT heavy_hitters_total(heavy_hitters_merge_agg(hh)) FROM bench_daily, generate_series(1, {n // 30})",
+          needs=["heavy_hitters_agg", "heavy_hitters_merge_agg", "heavy_hitters_total"],
+          section="merge N sketches (time per input)", inputs=n) for n in (30, 120, 480)],
     # One stored sketch against 100k values in a join: decoded once per query, not per row.
     fig("cms_estimates", "100k `cms_estimate` against the one-pass sketch (a join)",
         "SELECT sum(cms_estimate(o.cms, g::bigint)) FROM bench_onepass o, generate_series(1, 100000) g",
@@ -383,7 +391,8 @@ class Bench:
         reps = self.args.reps
         todo, results = [], {}
         for f in FIGURES:
-            r = {"label": f["label"], "section": f["section"], "goal": f["goal"].get(skew), "peers": f["peers"]}
+            r = {"label": f["label"], "section": f["section"], "goal": f["goal"].get(skew), "peers": f["peers"],
+                 "inputs": f["inputs"]}
             miss = self.missing(f["needs"])
             if f["needs"] == ["citus.hll_add_agg"] and not self.citus:
                 miss = ["postgresql-15-hll"]
@@ -426,6 +435,8 @@ class Bench:
             t = r["times_s"]
             r["median_s"], r["min_s"], r["max_s"] = statistics.median(t), min(t), max(t)
             r["ratio"] = r["median_s"] / base_med if base_med else None
+            if r.get("inputs"):
+                r["per_input_s"] = r["median_s"] / r["inputs"]
             if key in ("hll_agg", "citus_hll11", "citus_hll14", "ds_hll"):
                 r["estimate"], r["sketch_bytes"] = rows[0][0], rows[0][1]
             elif key in ("cms_agg", "topk_agg", "topk_agg_text", "heavy_hitters_agg", "topn_agg", "ds_fi_agg"):
@@ -1104,7 +1115,8 @@ def render(result):
                 out.append(f"| {r['label']} | {r['status']} | | | {r['goal'] or ''} | {r['peer'] or ''} |")
                 continue
             ratio = "–" if r["ratio"] is None else f"{r['ratio']:.2f}"
-            out.append(f"| {r['label']} | {fmt_time(r['median_s'])} | {fmt_time(r['min_s'])} – {fmt_time(r['max_s'])} "
+            per = f" ({fmt_time(r['per_input_s'])} per input)" if r.get("per_input_s") else ""
+            out.append(f"| {r['label']} | {fmt_time(r['median_s'])}{per} | {fmt_time(r['min_s'])} – {fmt_time(r['max_s'])} "
                        f"| {ratio} | {r['goal'] or ''} | {r['peer'] or ''} |")
         out.append("")
         out.append("Accuracy against the exact answer (recall@K = how many of the exact top-K ids are in the sketch's top K; "

@@ -16,6 +16,10 @@
 //! * `k`: how many items the sketch is meant to report; the candidate set keeps
 //!   `CANDIDATES_PER_K` × k counters (4 000 for the default k = 1 000).
 //! * the count-min half uses `epsilon`/`delta` (defaults 0.001 / 0.01).
+//! * Sketches of different k merge at the smaller k (its 4k candidates keep the
+//!   Space-Saving bounds: every item counted more than total / 4k is a candidate, and
+//!   every error is at most total / 4k); the count-min halves must have the same ε and δ.
+//!   The merge works in place: its cost is that of the other sketch, not of a copy.
 //!
 //! On-disk format (version 1): `'K' 1 k:varint`, then the Space-Saving sketch and the
 //! count-min sketch, each as a length-prefixed blob of its own stored format. The
@@ -165,19 +169,25 @@ impl HeavyHitters {
         all
     }
 
+    /// Merges `other` into `self`, in place. Sketches of different k merge at the
+    /// smaller k (the candidates at its 4k counters, see `spacesaving/resize.rs`); the
+    /// count-min halves must have the same ε and δ (they add cell by cell). Fails,
+    /// leaving `self` unchanged, on different ε/δ, item kinds or types, or an overflow.
     pub fn merge(&mut self, other: &HeavyHitters) -> Result<()> {
-        if self.k != other.k {
+        if self.cms.width() != other.cms.width() || self.cms.depth() != other.cms.depth() {
             return Err(SketchError::mismatch(format!(
-                "cannot merge heavy_hitters sketches of k {} and {}",
-                self.k, other.k
+                "cannot merge heavy_hitters sketches of epsilon {} and delta {} with epsilon {} and delta {}",
+                self.cms.epsilon(), self.cms.delta(), other.cms.epsilon(), other.cms.delta()
             ))
-            .with_hint("Build the sketches with the same k."));
+            .with_hint("Build the sketches with the same epsilon and delta (k may differ: the merge keeps the smaller)."));
         }
-        // Check both halves before changing either.
-        let mut candidates = self.candidates.clone();
-        candidates.merge(&other.candidates)?;
+        // Check both halves before changing either: the candidates' checks cover the
+        // total (the same in both halves), and the count-min merge checks the rest
+        // before it changes anything.
+        self.candidates.check_merge(&other.candidates)?;
         self.cms.merge(&other.cms)?;
-        self.candidates = candidates;
+        self.candidates.merge(&other.candidates)?;
+        self.k = self.k.min(other.k);
         Ok(())
     }
 
@@ -242,6 +252,9 @@ impl HeavyHitters {
         })
     }
 }
+
+#[cfg(test)]
+mod merge_tests;
 
 #[cfg(test)]
 mod tests {
@@ -360,8 +373,8 @@ mod tests {
         assert!(HeavyHitters::new(0, 0.001, 0.01).is_err());
         assert!(HeavyHitters::new(1000, 0.0, 0.01).is_err());
         let mut a = HeavyHitters::new(10, 0.01, 0.01).unwrap();
-        assert!(a.merge(&HeavyHitters::new(20, 0.01, 0.01).unwrap()).is_err());
-        assert!(a.merge(&HeavyHitters::new(10, 0.1, 0.01).unwrap()).is_err());
+        let e = a.merge(&HeavyHitters::new(10, 0.1, 0.01).unwrap()).unwrap_err();
+        assert!(e.message.contains("epsilon 0.01") && e.hint.is_some(), "{e}");
     }
 
     /// The accuracy goal at the default size: 10M events over 1M items (Zipf s = 1.1 and

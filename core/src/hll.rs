@@ -5,6 +5,10 @@
 //! * Small sets are kept **sparse**: the distinct 64-bit hashes themselves, so the count
 //!   is exact (up to 64-bit hash collisions) until the set would take as many bytes as
 //!   the dense registers; then the sketch turns dense.
+//! * Sketches of different precisions merge at the lower one: the finer sketch is
+//!   folded first (hashes kept while sparse, registers folded as DataSketches'
+//!   union does), so the merge is exactly the one-pass sketch at the lower
+//!   precision, with its standard error.
 //! * The dense estimator is Ertl's improved raw estimator ("New cardinality estimation
 //!   algorithms for HyperLogLog sketches", 2017): unbiased over the whole range with no
 //!   empirical bias tables and no switch to linear counting, so no bump anywhere.
@@ -140,13 +144,6 @@ impl Hll {
     }
 
     fn check_compatible(&self, other: &Hll) -> Result<()> {
-        if self.precision != other.precision {
-            return Err(SketchError::mismatch(format!(
-                "cannot merge hll sketches of precision {} and {}",
-                self.precision, other.precision
-            ))
-            .with_hint("Build the sketches with the same precision."));
-        }
         if self.item_type != 0 && other.item_type != 0 && self.item_type != other.item_type {
             return Err(SketchError::mismatch("cannot merge hll sketches of different item types")
                 .with_hint("Merge sketches built over the same column type."));
@@ -154,11 +151,38 @@ impl Hll {
         Ok(())
     }
 
+    /// Lowers the precision to `p` (at most the current one). The result is exactly the
+    /// sketch one pass at precision `p` over the same items would have built: a sparse
+    /// set keeps its hashes (turning dense if it passes the smaller sparse limit), and
+    /// dense registers fold as the hashes would have (see [`fold_register`]).
+    pub fn fold_to(&mut self, p: u8) {
+        if p >= self.precision {
+            return;
+        }
+        let d = self.precision - p;
+        self.precision = p;
+        match &self.repr {
+            Repr::Sparse(set) => {
+                if set.len() > self.sparse_limit() {
+                    self.densify();
+                }
+            }
+            Repr::Dense(old) => {
+                let mut regs = vec![0u8; self.m()];
+                fold_registers(&mut regs, old, d);
+                self.repr = Repr::Dense(regs);
+            }
+        }
+    }
+
+    /// Merges `other` into `self`. Sketches of different precisions merge at the lower
+    /// one, into exactly the sketch one pass at that precision would have built.
     pub fn merge(&mut self, other: &Hll) -> Result<()> {
         self.check_compatible(other)?;
         if self.item_type == 0 {
             self.item_type = other.item_type;
         }
+        self.fold_to(other.precision);
         match &other.repr {
             Repr::Sparse(set) => {
                 for h in set {
@@ -167,11 +191,16 @@ impl Hll {
             }
             Repr::Dense(oregs) => {
                 self.densify();
+                let d = other.precision - self.precision;
                 if let Repr::Dense(regs) = &mut self.repr {
-                    for (a, b) in regs.iter_mut().zip(oregs) {
-                        if *b > *a {
-                            *a = *b;
+                    if d == 0 {
+                        for (a, b) in regs.iter_mut().zip(oregs) {
+                            if *b > *a {
+                                *a = *b;
+                            }
                         }
+                    } else {
+                        fold_registers(regs, oregs, d);
                     }
                 }
             }
@@ -324,6 +353,33 @@ impl Hll {
     }
 }
 
+/// Register `idx` of value `r` (> 0) of a sketch of precision p, seen at precision
+/// p - d: its index drops the low d bits, and its rank is that of the hash at p - d.
+/// Those d bits are the first d bits after the new index: if any is set, the rank is
+/// the position of the first set one (whatever the rest of the hash); if none is, the
+/// rank is d plus the old rank (the caps agree: 64 - p + 1 + d = 64 - (p - d) + 1).
+#[inline]
+pub fn fold_register(idx: usize, r: u8, d: u8) -> (usize, u8) {
+    let low = (idx & ((1usize << d) - 1)) as u64;
+    let rank = if low == 0 { d + r } else { (low.leading_zeros() - (64 - d as u32) + 1) as u8 };
+    (idx >> d, rank)
+}
+
+/// Folds the registers `from` of precision p into `into` of precision p - d, keeping the
+/// maximum of each.
+fn fold_registers(into: &mut [u8], from: &[u8], d: u8) {
+    debug_assert_eq!(into.len() << d, from.len());
+    for (idx, &r) in from.iter().enumerate() {
+        if r == 0 {
+            continue;
+        }
+        let (i, rank) = fold_register(idx, r, d);
+        if rank > into[i] {
+            into[i] = rank;
+        }
+    }
+}
+
 fn sigma(mut x: f64) -> f64 {
     if x == 1.0 {
         return f64::INFINITY;
@@ -397,6 +453,9 @@ pub fn normal_quantile(p: f64) -> f64 {
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     }
 }
+
+#[cfg(test)]
+mod resize_tests;
 
 #[cfg(test)]
 mod tests {
@@ -491,9 +550,7 @@ mod tests {
     }
 
     #[test]
-    fn precision_mismatch_errors() {
-        let mut a = Hll::new(10).unwrap();
-        assert!(a.merge(&Hll::new(11).unwrap()).is_err());
+    fn precision_limits() {
         assert!(Hll::new(3).is_err());
         assert!(Hll::new(19).is_err());
     }

@@ -48,6 +48,11 @@
 //! counters are kept: a merged state with more than 3 × capacity counters is cut to
 //! `capacity`, the threshold rising to the largest dropped count.
 //!
+//! Sketches of different capacities merge at the smaller one (`resize.rs`): the merge
+//! itself does not depend on the capacity, and the threshold stays at most
+//! total / capacity for the smaller capacity, so every item counted more often than
+//! that is kept.
+//!
 //! Speed: adding the other threshold to every counter of `self` is done lazily through
 //! an offset, so a merge costs O(size of the other sketch); counters of `other` at its
 //! threshold are skipped (their merged count is bounded by the new threshold, or is
@@ -81,6 +86,8 @@ use crate::error::{Result, SketchError};
 use crate::hash::{hash_bytes, hash_i64};
 use std::cmp::Ordering;
 use std::fmt;
+
+mod resize;
 
 pub const MAGIC: u8 = b'S';
 pub const VERSION: u8 = 1;
@@ -1064,13 +1071,6 @@ impl SpaceSaving {
     // ----- merge -----
 
     fn check_compatible(&self, other: &SpaceSaving) -> Result<()> {
-        if self.capacity != other.capacity {
-            return Err(SketchError::mismatch(format!(
-                "cannot merge topk sketches of capacity {} and {}",
-                self.capacity, other.capacity
-            ))
-            .with_hint("Build the sketches with the same capacity."));
-        }
         if self.kind != ItemKind::Unknown
             && other.kind != ItemKind::Unknown
             && self.kind != other.kind
@@ -1092,16 +1092,20 @@ impl SpaceSaving {
     }
 
     /// Merges `other` into `self`: the result summarises both streams with the
-    /// guarantees of one sketch.
+    /// guarantees of one sketch, at the smaller of the two capacities (see the
+    /// `resize` module). Fails, leaving `self` unchanged, when
+    /// [`check_merge`](Self::check_merge) does.
     pub fn merge(&mut self, other: &SpaceSaving) -> Result<()> {
-        self.check_compatible(other)?;
+        self.check_merge(other)?;
+        let cap = self.capacity.min(other.capacity);
         if other.total == 0 {
             if self.item_type == 0 {
                 self.item_type = other.item_type;
             }
+            self.lower_capacity(cap);
             return Ok(());
         }
-        let total = self.add_total(other.total)?;
+        let total = self.total + other.total;
         if self.total == 0 {
             let item_type = if self.item_type == 0 {
                 other.item_type
@@ -1110,11 +1114,13 @@ impl SpaceSaving {
             };
             *self = other.clone();
             self.item_type = item_type;
+            self.lower_capacity(cap);
             return Ok(());
         }
         if self.item_type == 0 {
             self.item_type = other.item_type;
         }
+        self.lower_capacity(cap);
         if self.slots.is_empty()
             && other.slots.is_empty()
             && self.frozen.len() <= 2 * self.capacity as usize
@@ -1123,10 +1129,6 @@ impl SpaceSaving {
             self.merge_frozen(other);
             self.total = total;
             return Ok(());
-        }
-        if self.kind == ItemKind::Bytes {
-            // Before any change: other's keys must fit the arena addressing.
-            self.check_key(other.arena.len())?;
         }
         self.ensure_table();
         let ta = self.threshold;
@@ -1206,20 +1208,7 @@ impl SpaceSaving {
             let key = if bytes { self.store_key(kb) } else { c.key };
             self.put(i, hash, key, c.lower, c.count + ta);
         }
-        // "Keep the largest counters": a merged state passing 3 x capacity counters
-        // is cut to `capacity` (what its stored form keeps), so merge states stay
-        // small (2 MB at the default capacity) and merges fast.
-        let cap = self.capacity as usize;
-        if self.live > 3 * cap {
-            self.evict_to(cap);
-        }
-        let max = max_slots(self.capacity);
-        if self.slots.len() > max {
-            if self.live >= max / 4 * 3 {
-                self.evict_to((max / 8 * 3).max(cap));
-            }
-            self.resize(max);
-        }
+        self.fit_table();
         self.total = total;
         Ok(())
     }
@@ -1914,18 +1903,13 @@ mod tests {
         );
         assert_eq!(s.clone().merge(&b).unwrap_err().kind, ErrorKind::Mismatch);
         assert_eq!(s.estimate_bytes(b"a", hash_bytes(b"a")), (0, 0));
-        // Capacity and item type mismatches.
-        let mut c = SpaceSaving::new(9).unwrap();
-        upd(&mut c, 1, 1);
-        let e = s.clone().merge(&c).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Mismatch);
-        assert!(e.hint.is_some());
+        // Item type mismatches (capacities may differ: spacesaving/resize.rs).
         let mut t1 = s.clone();
         t1.item_type = 20;
         let mut t2 = s.clone();
         t2.item_type = 23;
         assert_eq!(t1.clone().merge(&t2).unwrap_err().kind, ErrorKind::Mismatch);
-        // Empty sketches merge with anything of the same capacity.
+        // Empty sketches merge with anything.
         let mut e = SpaceSaving::new(8).unwrap();
         e.merge(&t1).unwrap();
         assert_eq!(e.item_type, 20);

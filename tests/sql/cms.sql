@@ -76,6 +76,7 @@ SELECT cms_agg(product_id, 1e-9, 1e-9) FROM sales;
 SELECT cms_agg(product_id, -1) FROM sales;
 SELECT cms_agg(product_id, 0.01, quantity::float8) FROM sales;
 SELECT cms_merge(cms_agg(1, 0.1, 0.1), cms_agg(1, 0.01, 0.1));
+SELECT cms_merge_agg(c ORDER BY o DESC) FROM (SELECT 1, cms_agg(1, 0.1, 0.1) UNION ALL SELECT 2, cms_agg(1, 0.01, 0.1)) v(o, c);
 SELECT cms_estimate(cms_agg(1), 'x'::text);
 SELECT cms_total(cms_agg(1, 9223372036854775807) ) FROM generate_series(1, 2);
 SELECT 'cms:Qw=='::cms;

@@ -27,6 +27,33 @@ CREATE TABLE ev AS SELECT g % 30 AS day, (g::bigint * 7919) % 50000 AS user_id F
 CREATE TABLE daily AS SELECT day, hll_agg(user_id) AS h FROM ev GROUP BY day;
 SELECT (SELECT hll_count(hll_merge_agg(h)) FROM daily) = (SELECT hll_count(hll_agg(user_id)) FROM ev) AS merge_equals_one_pass;
 
+-- Sketches of different precisions merge at the lower one, into exactly the sketch one
+-- pass at that precision gives (registers folded; sparse sets keep their hashes): merge
+-- aggregate in both orders, merge function in both orders, sparse and dense inputs.
+CREATE TABLE mixed AS
+SELECT 14 AS p, hll_agg(user_id, 14) AS h FROM ev WHERE day < 10 UNION ALL
+SELECT 10, hll_agg(user_id, 10) FROM ev WHERE day BETWEEN 10 AND 19 UNION ALL
+SELECT 12, hll_agg(user_id, 12) FROM ev WHERE day >= 20 UNION ALL
+SELECT 16, hll_agg(user_id, 16) FROM ev WHERE day = 3 AND user_id < 2000;
+SELECT p, hll_precision(h) AS precision, (h::jsonb ->> 'sparse')::bool AS sparse FROM mixed ORDER BY p;
+CREATE TABLE one_pass_10 AS SELECT hll_agg(user_id, 10) AS h FROM ev;
+SELECT hll_precision(hll_merge_agg(h ORDER BY p)) AS precision,
+       hll_merge_agg(h ORDER BY p)::text = (SELECT h::text FROM one_pass_10) AS ascending_is_one_pass_at_10,
+       hll_merge_agg(h ORDER BY p DESC)::text = (SELECT h::text FROM one_pass_10) AS descending_is_one_pass_at_10,
+       hll_count(hll_merge_agg(h)) = (SELECT hll_count(h) FROM one_pass_10) AS same_estimate
+FROM mixed;
+SELECT hll_precision(hll_merge(a, b)) AS precision, hll_merge(a, b)::text = one::text AS a_b_is_one_pass,
+       hll_merge(b, a)::text = one::text AS b_a_is_one_pass, hll_count(hll_merge(b, a)) = hll_count(one) AS same_estimate
+FROM (SELECT hll_agg(user_id, 14) FILTER (WHERE day < 15) AS a, hll_agg(user_id, 11) FILTER (WHERE day >= 15) AS b,
+             hll_agg(user_id, 11) AS one FROM ev) t;
+-- Sparse both sides: at precision 8 the union (100 items) passes the sparse limit (24).
+SELECT hll_precision(m) AS precision, (m::jsonb ->> 'sparse')::bool AS sparse, m::text = one::text AS is_one_pass,
+       hll_merge(b, a)::text = one::text AS other_order_too
+FROM (SELECT hll_agg(g, 16) FILTER (WHERE g <= 60) AS a, hll_agg(g, 8) FILTER (WHERE g > 50) AS b, hll_agg(g, 8) AS one
+      FROM generate_series(1, 100) g) t, LATERAL (SELECT hll_merge(a, b) AS m) m;
+SELECT hll_precision(hll_merge(hll_empty(10), hll_add(hll_empty(11), 1))) AS precision,
+       hll_count(hll_merge(hll_add(hll_empty(18), 1), hll_add(hll_empty(4), 2))) AS count;
+
 -- Parallel aggregation gives the same sketch as a serial one.
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
@@ -56,7 +83,6 @@ SELECT hll_count(hll_merge(NULL, hll_empty(12)));
 SELECT hll_agg(g, 3) FROM generate_series(1, 10) g;
 SELECT hll_agg(g, 19) FROM generate_series(1, 10) g;
 SELECT hll_agg(g, NULL) FROM generate_series(1, 10) g;
-SELECT hll_merge(hll_empty(10), hll_add(hll_empty(11), 1));
 SELECT 'garbage'::hll;
 SELECT 'hll:AAAA'::hll;
 SELECT 'hll:SAEOAAAAAAAD'::hll;

@@ -53,6 +53,35 @@ SELECT count(*) FILTER (WHERE i.count - i.error > e.n OR i.count < e.n) AS merge
 FROM topk_items((SELECT topk_merge_agg(s) FROM daily)) i JOIN exact e ON e.product_id = i.item;
 SELECT topk_total(topk_merge((SELECT s FROM daily WHERE day = 0), (SELECT s FROM daily WHERE day = 1)));
 
+-- Sketches of different capacities merge at the smaller one, with its bounds: every
+-- bound holds, the threshold and every error are at most total / capacity, and every
+-- item counted more often than that is in the sketch. Merge aggregate in both orders,
+-- merge function in both orders.
+CREATE TABLE mixed AS
+SELECT day, topk_agg(product_id, 100) AS s FROM sales WHERE day < 10 GROUP BY day UNION ALL
+SELECT day, topk_agg(product_id, 400) FROM sales WHERE day BETWEEN 10 AND 19 GROUP BY day UNION ALL
+SELECT day, topk_agg(product_id, 2000) FROM sales WHERE day >= 20 GROUP BY day;
+CREATE TABLE mixed_merged AS
+SELECT 'merge_agg, days ascending' AS how, topk_merge_agg(s ORDER BY day) AS s FROM mixed UNION ALL
+SELECT 'merge_agg, days descending', topk_merge_agg(s ORDER BY day DESC) FROM mixed UNION ALL
+SELECT 'merge(cap 100, cap 400)', topk_merge(a, b) FROM
+    (SELECT topk_merge_agg(s) FILTER (WHERE day < 10) AS a, topk_merge_agg(s) FILTER (WHERE day >= 10) AS b FROM mixed) t UNION ALL
+SELECT 'merge(cap 400, cap 100)', topk_merge(b, a) FROM
+    (SELECT topk_merge_agg(s) FILTER (WHERE day < 10) AS a, topk_merge_agg(s) FILTER (WHERE day >= 10) AS b FROM mixed) t;
+SELECT how, topk_capacity(s) AS capacity, topk_total(s) AS total, topk_threshold(s) AS threshold,
+       topk_threshold(s) * topk_capacity(s) <= topk_total(s) AS threshold_within,
+       (SELECT max(error) FROM topk_items(s)) AS max_error,
+       (SELECT count(*) FILTER (WHERE i.count - i.error > e.n OR i.count < e.n OR i.error * topk_capacity(s) > topk_total(s))
+        FROM topk_items(s) i JOIN exact e ON e.product_id = i.item) AS bound_violations,
+       (SELECT count(*) FROM exact e WHERE e.n * topk_capacity(s) > topk_total(s)) AS above_total_over_capacity,
+       (SELECT count(*) FROM exact e WHERE e.n * topk_capacity(s) > topk_total(s)
+          AND e.product_id NOT IN (SELECT item FROM topk_items(s))) AS of_them_missing,
+       (SELECT count(*) FROM topk_items(s, 10) i WHERE i.item IN (SELECT product_id FROM exact ORDER BY n DESC LIMIT 10)) AS recall_at_10
+FROM mixed_merged ORDER BY how;
+SELECT topk_capacity(topk_merge(topk_agg(1, 10), topk_agg(1, 20))) AS merge_10_20,
+       topk_capacity(topk_merge(topk_agg(1, 20), topk_agg(1, 10))) AS merge_20_10,
+       topk_capacity(topk_merge(topk_agg(1, 20), NULL)) AS merge_20_null;
+
 -- Parallel aggregation: a Partial Aggregate under Gather, same top items.
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
@@ -86,7 +115,6 @@ SELECT topk_agg(product_id, 100000000) FROM sales;
 SELECT topk_agg(product_id, quantity) FROM sales;
 SELECT topk_agg(product_id, -1::bigint) FROM sales;
 SELECT topk_agg(product_id, NULL::int) FROM sales;
-SELECT topk_merge(topk_agg(1, 10), topk_agg(1, 20));
 SELECT topk_merge(topk_agg(1)::spacesaving, topk_agg('x'::text)::spacesaving);
 SELECT topk_estimate(topk_agg(1), 'x'::text);
 SELECT * FROM topk_items((SELECT topk_agg(1)), -1);
