@@ -1,0 +1,412 @@
+//! The stored form: the cut to `capacity`, encoding, decoding and validating (the format
+//! is in the module documentation of `spacesaving`), text and JSON.
+
+use super::*;
+
+impl SpaceSaving {
+    /// The counters a stored sketch keeps (at most `capacity`, and few enough to stay
+    /// under the format's size limit), sorted by item, and the threshold raised by the
+    /// largest dropped count.
+    pub(super) fn cut(&self) -> (Vec<Counter>, u64) {
+        let mut v = self.counters();
+        let mut threshold = self.threshold;
+        let (kind, arena) = (self.kind, &self.arena);
+        let rank = |a: &Counter, b: &Counter| {
+            b.count
+                .cmp(&a.count)
+                .then(b.lower.cmp(&a.lower))
+                .then_with(|| cmp_keys(kind, arena, a.key, b.key))
+        };
+        let cap = self.capacity as usize;
+        if v.len() > cap {
+            v.select_nth_unstable_by(cap, rank);
+            threshold = threshold.max(v[cap..].iter().map(|c| c.count).max().unwrap_or(0));
+            v.truncate(cap);
+        }
+        if kind == ItemKind::Bytes {
+            // Each entry takes at most its key, two 10-byte varints and a length.
+            let budget = MAX_SKETCH_BYTES - 64;
+            let need: usize = v.iter().map(|c| (c.key & 0xffff_ffff) as usize + 30).sum();
+            if need > budget {
+                v.sort_unstable_by(rank);
+                let mut used = 0;
+                let keep = v
+                    .iter()
+                    .position(|c| {
+                        used += (c.key & 0xffff_ffff) as usize + 30;
+                        used > budget
+                    })
+                    .unwrap_or(v.len());
+                threshold = threshold.max(v[keep..].iter().map(|c| c.count).max().unwrap_or(0));
+                v.truncate(keep);
+            }
+        }
+        v.sort_unstable_by(|a, b| cmp_keys(kind, arena, a.key, b.key));
+        (v, threshold)
+    }
+
+    /// Cuts the sketch to what its stored form keeps (`capacity` counters), raising
+    /// the threshold by the largest dropped count. Frees the working table.
+    pub fn compact(&mut self) {
+        let (v, threshold) = self.cut();
+        let mut arena = Vec::new();
+        let frozen = v
+            .iter()
+            .map(|c| {
+                let mut key = c.key;
+                if self.kind == ItemKind::Bytes {
+                    let kb = key_bytes(&self.arena, c.key);
+                    key = ((arena.len() as u64) << 32) | kb.len() as u64;
+                    arena.extend_from_slice(kb);
+                }
+                Slot {
+                    hash: 0,
+                    key,
+                    lower: c.lower,
+                    count: c.count,
+                }
+            })
+            .collect();
+        self.frozen = frozen;
+        self.arena = arena;
+        self.slots = Vec::new();
+        self.live = 0;
+        self.offset = 0;
+        self.threshold = threshold;
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (v, t) = self.cut();
+        let mut w = Writer::with_header(MAGIC, VERSION);
+        w.varint(self.capacity as u64);
+        w.u32(self.item_type);
+        w.u8(self.kind as u8);
+        w.varint(self.total);
+        w.varint(t);
+        w.varint(v.len() as u64);
+        w.buf.reserve(v.len() * 4);
+        let mut prev = 0i64;
+        for (i, c) in v.iter().enumerate() {
+            match self.kind {
+                ItemKind::Bytes => w.blob(key_bytes(&self.arena, c.key)),
+                _ => {
+                    let k = c.key as i64;
+                    if i == 0 {
+                        w.varint(zigzag(k));
+                    } else {
+                        w.varint((k.wrapping_sub(prev) as u64).wrapping_sub(1));
+                    }
+                    prev = k;
+                }
+            }
+            let e = c.count - c.lower;
+            let x = (c.count - t) as u128 * 3;
+            let (tag, extra) = if e == 0 {
+                (0, None)
+            } else if e == t {
+                (1, None)
+            } else {
+                (2, Some(e - 1))
+            };
+            // (count - t) * 3 + tag < 2^65: a LEB128 of at most 10 bytes.
+            let mut v = x + tag;
+            while v >= 0x80 {
+                w.u8((v as u8) | 0x80);
+                v >>= 7;
+            }
+            w.u8(v as u8);
+            if let Some(e1) = extra {
+                w.varint(e1);
+            }
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(buf: &[u8]) -> Result<Self> {
+        let (mut r, version) = Reader::open(buf, MAGIC, "topk sketch")?;
+        if version != VERSION {
+            return Err(r
+                .err(&format!("unsupported format version {version}"))
+                .with_hint("The sketch was written by a newer topk_pg; update the extension."));
+        }
+        let cap = r.varint()?;
+        if cap == 0 || cap > MAX_CAPACITY as u64 {
+            return Err(r.err(&format!("capacity {cap} out of range")));
+        }
+        let mut s = SpaceSaving::new(cap as u32)?;
+        s.item_type = r.u32()?;
+        s.kind = match r.u8()? {
+            0 => ItemKind::Unknown,
+            1 => ItemKind::Int,
+            2 => ItemKind::Bytes,
+            k => return Err(r.err(&format!("unknown item kind {k}"))),
+        };
+        let total = r.varint()?;
+        let t = r.varint()?;
+        if total > I64_MAX {
+            return Err(r.err("total out of range"));
+        }
+        if t > total {
+            return Err(r.err("threshold larger than the total"));
+        }
+        let n = r.count(2)?;
+        if n > cap as usize {
+            return Err(r.err("more counters than the capacity"));
+        }
+        // No item kind exactly when nothing was counted; a sketch that counted
+        // something but keeps no counter has a threshold bounding every item.
+        if (s.kind == ItemKind::Unknown) != (total == 0)
+            || (total == 0 && n > 0)
+            || (n == 0 && total > 0 && t == 0)
+        {
+            return Err(r.err("item kind, counters and total disagree"));
+        }
+        let mut cur = Cursor {
+            buf: r.bytes(r.remaining())?,
+            pos: 0,
+        };
+        let frozen = read_entries(&mut s, &mut cur, n, t, total).map_err(corrupt)?;
+        r.finish()?;
+        s.total = total;
+        s.threshold = t;
+        s.frozen = frozen;
+        Ok(s)
+    }
+
+    pub fn to_text(&self) -> String {
+        to_text(TEXT_PREFIX, &self.to_bytes())
+    }
+    pub fn from_text(s: &str) -> Result<Self> {
+        Self::from_bytes(&from_text(TEXT_PREFIX, s, "topk")?)
+    }
+
+    /// Summary for people: parameters and the top [`JSON_MAX_ITEMS`] counters of the
+    /// stored form, items as [`item_json`] shows them.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_with(&item_json)
+    }
+
+    /// [`SpaceSaving::to_json`] with items shown by `render`.
+    pub fn to_json_with(&self, render: &dyn Fn(&Item) -> serde_json::Value) -> serde_json::Value {
+        let (v, t) = self.cut();
+        let mut stored = self.clone_header();
+        stored.threshold = t;
+        stored.frozen = v
+            .iter()
+            .map(|c| Slot {
+                hash: 0,
+                key: c.key,
+                lower: c.lower,
+                count: c.count,
+            })
+            .collect();
+        stored.arena = self.arena.clone();
+        let items: Vec<serde_json::Value> = stored
+            .top(JSON_MAX_ITEMS)
+            .into_iter()
+            .map(|e| {
+                let item = render(&e.item);
+                serde_json::json!({"item": item, "count": e.count, "error": e.error, "guaranteed": e.guaranteed})
+            })
+            .collect();
+        serde_json::json!({
+            "type": "spacesaving",
+            "version": VERSION,
+            "capacity": self.capacity,
+            "total": self.total,
+            "threshold": t,
+            "item_kind": match self.kind {
+                ItemKind::Unknown => serde_json::Value::Null,
+                k => serde_json::Value::from(if k == ItemKind::Int { "int" } else { "bytes" }),
+            },
+            "item_type": self.item_type,
+            "counters": v.len(),
+            "items": items,
+        })
+    }
+
+    pub(super) fn clone_header(&self) -> SpaceSaving {
+        SpaceSaving {
+            capacity: self.capacity,
+            item_type: self.item_type,
+            kind: self.kind,
+            total: self.total,
+            threshold: self.threshold,
+            offset: 0,
+            slots: Vec::new(),
+            live: 0,
+            frozen: Vec::new(),
+            arena: Vec::new(),
+        }
+    }
+}
+
+/// Bounds-checked reader of the entry block (a leaner varint than `codec::Reader`'s,
+/// with a small error type: decoding is on the path of every merge).
+pub(super) struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+type Small<T> = std::result::Result<T, &'static str>;
+
+impl<'a> Cursor<'a> {
+    /// A LEB128 value of up to 64 bits, in its shortest form (see `codec`).
+    #[inline(always)]
+    pub(super) fn varint(&mut self) -> Small<u64> {
+        match self.varint65()? {
+            (v, false) => Ok(v),
+            _ => Err("varint overflows 64 bits"),
+        }
+    }
+    /// A LEB128 value of up to 65 bits (10 bytes), as its low 64 bits and bit 64.
+    #[inline(always)]
+    pub(super) fn varint65(&mut self) -> Small<(u64, bool)> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok((b as u64, false));
+            }
+            if let Some(&b1) = self.buf.get(self.pos + 1) {
+                // (a last byte of 0 is a longer form than needed: the slow path refuses it)
+                if b1 < 0x80 && b1 != 0 {
+                    self.pos += 2;
+                    return Ok(((b & 0x7f) as u64 | (b1 as u64) << 7, false));
+                }
+            }
+        }
+        self.varint65_slow()
+    }
+    #[inline(never)]
+    pub(super) fn varint65_slow(&mut self) -> Small<(u64, bool)> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = *self.buf.get(self.pos).ok_or("truncated data")?;
+            self.pos += 1;
+            if i == 9 {
+                if b > 3 {
+                    return Err("varint too long");
+                }
+                if b == 0 {
+                    return Err("varint not in its shortest form");
+                }
+                return Ok((v | ((b as u64) << 63), b > 1));
+            }
+            v |= ((b & 0x7f) as u64) << (7 * i);
+            if b < 0x80 {
+                if b == 0 && i > 0 {
+                    return Err("varint not in its shortest form");
+                }
+                return Ok((v, false));
+            }
+        }
+        unreachable!()
+    }
+    pub(super) fn take(&mut self, n: u64) -> Small<&'a [u8]> {
+        if n > (self.buf.len() - self.pos) as u64 {
+            return Err("length prefix points past the end");
+        }
+        let s = &self.buf[self.pos..self.pos + n as usize];
+        self.pos += n as usize;
+        Ok(s)
+    }
+}
+
+/// Reads one counter's code (and error) and checks it: `(count, lower)`.
+#[inline(always)]
+pub(super) fn read_counter(cur: &mut Cursor, t: u64, total: u64) -> Small<(u64, u64)> {
+    let (code, hi) = cur.varint65()?;
+    let (x, tag) = if hi {
+        let c = code as u128 | 1 << 64;
+        ((c / 3) as u64, (c % 3) as u8)
+    } else {
+        (code / 3, (code % 3) as u8)
+    };
+    let count = match t.checked_add(x) {
+        Some(c) if c <= total => c,
+        _ => return Err("count larger than the total"),
+    };
+    let e = match tag {
+        0 => 0,
+        1 if t > 0 => t,
+        2 => {
+            let e = cur.varint()?.wrapping_add(1);
+            if e == 0 || e >= t {
+                return Err("error out of range");
+            }
+            e
+        }
+        _ => return Err("invalid error tag"),
+    };
+    if e >= count {
+        return Err("error not below the count");
+    }
+    Ok((count, count - e))
+}
+
+/// Decodes `n` entries (header already read) into a frozen list.
+pub(super) fn read_entries(
+    s: &mut SpaceSaving,
+    cur: &mut Cursor,
+    n: usize,
+    t: u64,
+    total: u64,
+) -> Small<Vec<Slot>> {
+    let mut frozen = Vec::with_capacity(n);
+    let mut lower_sum = 0u64;
+    match s.kind {
+        ItemKind::Bytes => {
+            let mut prev: &[u8] = &[];
+            for i in 0..n {
+                let len = cur.varint()?;
+                let b = cur.take(len)?;
+                if i > 0 && b <= prev {
+                    return Err("items not strictly ascending");
+                }
+                prev = b;
+                let key = s.store_key(b);
+                let (count, lower) = read_counter(cur, t, total)?;
+                lower_sum += lower; // both <= total <= i64::MAX: no overflow
+                if lower_sum > total {
+                    return Err("counts larger than the total");
+                }
+                frozen.push(Slot {
+                    hash: 0,
+                    key,
+                    lower,
+                    count,
+                });
+            }
+        }
+        _ => {
+            let mut prev = 0i64;
+            for i in 0..n {
+                let d = cur.varint()?;
+                let k = if i == 0 {
+                    unzigzag(d)
+                } else {
+                    match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1)) {
+                        Some(k) => k,
+                        None => return Err("items not strictly ascending"),
+                    }
+                };
+                prev = k;
+                let (count, lower) = read_counter(cur, t, total)?;
+                lower_sum += lower;
+                if lower_sum > total {
+                    return Err("counts larger than the total");
+                }
+                frozen.push(Slot {
+                    hash: 0,
+                    key: k as u64,
+                    lower,
+                    count,
+                });
+            }
+        }
+    }
+    if cur.pos != cur.buf.len() {
+        return Err("trailing bytes");
+    }
+    Ok(frozen)
+}
