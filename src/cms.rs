@@ -2,7 +2,7 @@
 
 use crate::counting::{add_scalar, count_trans, item_arg, Counting};
 use crate::fmgr::{nargs, param_arg, OrRaise};
-use crate::item::Item;
+use crate::item::ItemRef;
 use crate::state::{sketch_arg, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
@@ -19,7 +19,7 @@ impl crate::item::SketchJson for Cms {
 
 impl Counting for Cms {
     #[inline]
-    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+    fn add_item(&mut self, item: ItemRef, weight: u64) -> topk_core::Result<()> {
         self.add_hash(item.hash(), weight)
     }
     fn item_tag(&self) -> u32 {

@@ -2,7 +2,7 @@
 //! function body for every build aggregate, and one `*_add` scalar function.
 
 use crate::fmgr::{arg, nargs, return_null, weight_arg, OrRaise};
-use crate::item::{check_item_tag, Item, ItemKind};
+use crate::item::{check_item_tag, ItemRef, ItemReader};
 use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Sketch, BATCH};
 use topk_core::hash::hash_i64;
 use pgrx::pg_sys;
@@ -11,8 +11,8 @@ use pgrx::pg_sys;
 pub trait Counting: Sketch {
     /// Counts a non-NULL item `weight` times (sketches that count distinct items only
     /// ignore the weight).
-    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()>;
-    /// The tag of the items' type (see [`ItemKind::hash_tag`]); 0 while unknown.
+    fn add_item(&mut self, item: ItemRef, weight: u64) -> topk_core::Result<()>;
+    /// The tag of the items' type (see [`ItemReader::hash_tag`]); 0 while unknown.
     fn item_tag(&self) -> u32;
     fn set_item_tag(&mut self, tag: u32);
 }
@@ -27,17 +27,17 @@ pub unsafe fn count_trans<B: Backend, S: Counting, P>(
     params: impl FnOnce() -> P,
     init: impl FnOnce(P) -> S,
 ) -> pg_sys::Datum {
-    let state = build_state::<B, _, _>(fcinfo, params, |p, kind: ItemKind, _typoid| {
+    let state = build_state::<B, _, _>(fcinfo, params, |p, reader: ItemReader, _typoid| {
         let mut s = init(p);
-        s.set_item_tag(kind.hash_tag());
+        s.set_item_tag(reader.hash_tag());
         s
     });
     let Some(mut state) = state else { return return_null(fcinfo) };
-    if let (Some(value), Some(kind)) = (arg(fcinfo, 1), state.item) {
+    if let (Some(value), Some(reader)) = (arg(fcinfo, 1), state.reader) {
         let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
         if let Some(w) = weight {
-            match kind.item(value) {
-                Item::Int(v) if S::BATCH_INTS => {
+            match reader.item(value) {
+                ItemRef::Int(v) if S::BATCH_INTS => {
                     state.pending.push((v, hash_i64(v), w));
                     if state.pending.len() >= BATCH {
                         state.flush();
@@ -51,12 +51,12 @@ pub unsafe fn count_trans<B: Backend, S: Counting, P>(
 }
 
 /// The item at argument `i`, checked against (or adopted as) the sketch's item type.
-pub unsafe fn item_arg<'a, S: Counting>(s: &mut S, fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<Item<'a>> {
+pub unsafe fn item_arg<'a, S: Counting>(s: &mut S, fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<ItemRef<'a>> {
     let value = arg(fcinfo, i)?;
     let mut tag = s.item_tag();
-    let kind = check_item_tag(&mut tag, fcinfo, i, S::TYPE_NAME);
+    let reader = check_item_tag(&mut tag, fcinfo, i, S::TYPE_NAME);
     s.set_item_tag(tag);
-    Some(kind.item(value))
+    Some(reader.item(value))
 }
 
 /// `*_add(sketch, value [, weight bigint]) -> sketch`: a NULL value (or weight) leaves

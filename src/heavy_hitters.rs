@@ -2,7 +2,7 @@
 
 use crate::counting::{add_scalar, count_trans, item_arg, Counting};
 use crate::fmgr::{nargs, param_arg, OrRaise};
-use crate::item::Item;
+use crate::item::ItemRef;
 use crate::spacesaving::{item_rows, items_n_arg};
 use crate::state::{sketch_arg, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
@@ -21,11 +21,11 @@ impl crate::item::SketchJson for HeavyHitters {
 
 impl Counting for HeavyHitters {
     #[inline]
-    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+    fn add_item(&mut self, item: ItemRef, weight: u64) -> topk_core::Result<()> {
         let h = item.hash();
         match item {
-            Item::Int(v) => self.update_int(v, h, weight),
-            Item::Bytes(b) => self.update_bytes(&b, h, weight),
+            ItemRef::Int(v) => self.update_int(v, h, weight),
+            ItemRef::Bytes(b) => self.update_bytes(&b, h, weight),
         }
     }
     fn item_tag(&self) -> u32 {
@@ -91,8 +91,8 @@ pg_function!(fn heavy_hitters_estimate(fcinfo) sql["strict (heavy_hitters, anyel
     let item = item.expect("strict");
     let h = item.hash();
     let (count, _error) = match item {
-        Item::Int(v) => s.estimate_int(v, h),
-        Item::Bytes(b) => s.estimate_bytes(&b, h),
+        ItemRef::Int(v) => s.estimate_int(v, h),
+        ItemRef::Bytes(b) => s.estimate_bytes(&b, h),
     };
     pg_sys::Datum::from(count as i64)
 });

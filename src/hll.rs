@@ -2,7 +2,7 @@
 
 use crate::counting::{add_scalar, count_trans, Counting};
 use crate::fmgr::{arg_f64, param_arg, return_record, OrRaise};
-use crate::item::Item;
+use crate::item::ItemRef;
 use crate::state::{sketch_arg, sketch_datum, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
@@ -27,7 +27,7 @@ unsafe fn precision_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> u8 {
 
 impl Counting for Hll {
     #[inline]
-    fn add_item(&mut self, item: Item, _weight: u64) -> topk_core::Result<()> {
+    fn add_item(&mut self, item: ItemRef, _weight: u64) -> topk_core::Result<()> {
         self.add_hash(item.hash());
         Ok(())
     }

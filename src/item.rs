@@ -17,7 +17,8 @@
 //!   back through the type's receive function. A type without a send function is
 //!   refused. Sketches of these types carry the [`BINARY`] tag.
 //!
-//! The kind is looked up once per aggregate (cached in the state), not per row.
+//! The [`ItemReader`] of a column is looked up once per aggregate (cached in the state),
+//! not per row; an item is an [`ItemRef`].
 
 use crate::fmgr::{raise, varlena_bytes};
 use pgrx::pg_sys;
@@ -25,8 +26,9 @@ use std::borrow::Cow;
 use topk_core::hash::{hash_bytes, hash_i64};
 use topk_core::SketchError;
 
+/// How the values of one SQL type are read as items (looked up once per aggregate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemKind {
+pub enum ItemReader {
     Int2,
     Int4,
     Int8,
@@ -53,18 +55,19 @@ pub enum Canon {
 /// they still read, but do not merge with sketches of binary items.
 pub const BINARY: u32 = 0x4000_0000;
 
-/// An item's canonical value.
-pub enum Item<'a> {
+/// An item: its canonical value, borrowed from a datum or a sketch where it can be
+/// (`topk_core::spacesaving::Item` is the owned form).
+pub enum ItemRef<'a> {
     Int(i64),
     Bytes(Cow<'a, [u8]>),
 }
 
-impl Item<'_> {
+impl ItemRef<'_> {
     #[inline]
     pub fn hash(&self) -> u64 {
         match self {
-            Item::Int(v) => hash_i64(*v),
-            Item::Bytes(b) => hash_bytes(b),
+            ItemRef::Int(v) => hash_i64(*v),
+            ItemRef::Bytes(b) => hash_bytes(b),
         }
     }
 }
@@ -72,18 +75,18 @@ impl Item<'_> {
 /// The largest text item accepted (1 MB): items are identifiers, not documents.
 pub const MAX_ITEM_BYTES: usize = 1 << 20;
 
-impl ItemKind {
-    pub unsafe fn for_type(typoid: pg_sys::Oid) -> ItemKind {
+impl ItemReader {
+    pub unsafe fn for_type(typoid: pg_sys::Oid) -> ItemReader {
         if typoid == pg_sys::InvalidOid {
             raise(SketchError::invalid("could not determine the item type"));
         }
         let base = pg_sys::getBaseType(typoid);
         match base {
-            pg_sys::INT2OID => ItemKind::Int2,
-            pg_sys::INT4OID => ItemKind::Int4,
-            pg_sys::INT8OID => ItemKind::Int8,
-            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BYTEAOID => ItemKind::Varlena,
-            pg_sys::UUIDOID => ItemKind::Uuid,
+            pg_sys::INT2OID => ItemReader::Int2,
+            pg_sys::INT4OID => ItemReader::Int4,
+            pg_sys::INT8OID => ItemReader::Int8,
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BYTEAOID => ItemReader::Varlena,
+            pg_sys::UUIDOID => ItemReader::Uuid,
             _ => {
                 let send_fn = io_function(base, pg_sys::IOFuncSelector::IOFunc_send).0;
                 if send_fn == pg_sys::InvalidOid {
@@ -102,7 +105,7 @@ impl ItemKind {
                 // Built-in types have stable OIDs; user-defined ones differ between databases.
                 let oid = u32::from(base);
                 let tag = BINARY | if oid < pg_sys::FirstNormalObjectId { oid } else { 0 };
-                ItemKind::Binary { send_fn, canon, tag }
+                ItemReader::Binary { send_fn, canon, tag }
             }
         }
     }
@@ -111,23 +114,23 @@ impl ItemKind {
     /// sketches of `integer` and `bigint` columns merge.
     pub fn hash_tag(self) -> u32 {
         match self {
-            ItemKind::Int2 | ItemKind::Int4 | ItemKind::Int8 => u32::from(pg_sys::INT8OID),
-            ItemKind::Varlena => u32::from(pg_sys::TEXTOID),
-            ItemKind::Uuid => u32::from(pg_sys::UUIDOID),
-            ItemKind::Binary { tag, .. } => tag,
+            ItemReader::Int2 | ItemReader::Int4 | ItemReader::Int8 => u32::from(pg_sys::INT8OID),
+            ItemReader::Varlena => u32::from(pg_sys::TEXTOID),
+            ItemReader::Uuid => u32::from(pg_sys::UUIDOID),
+            ItemReader::Binary { tag, .. } => tag,
         }
     }
 
     /// The item of a non-NULL datum of this kind (inlined: it runs for every row).
     #[inline(always)]
-    pub unsafe fn item<'a>(self, d: pg_sys::Datum) -> Item<'a> {
+    pub unsafe fn item<'a>(self, d: pg_sys::Datum) -> ItemRef<'a> {
         match self {
-            ItemKind::Int2 => Item::Int(d.value() as i16 as i64),
-            ItemKind::Int4 => Item::Int(d.value() as i32 as i64),
-            ItemKind::Int8 => Item::Int(d.value() as i64),
-            ItemKind::Varlena => Item::Bytes(Cow::Borrowed(check_len(varlena_bytes(d)))),
-            ItemKind::Uuid => Item::Bytes(Cow::Borrowed(std::slice::from_raw_parts(d.cast_mut_ptr::<u8>(), 16))),
-            ItemKind::Binary { send_fn, canon, .. } => Item::Bytes(Cow::Owned(binary_form(send_fn, canon, d))),
+            ItemReader::Int2 => ItemRef::Int(d.value() as i16 as i64),
+            ItemReader::Int4 => ItemRef::Int(d.value() as i32 as i64),
+            ItemReader::Int8 => ItemRef::Int(d.value() as i64),
+            ItemReader::Varlena => ItemRef::Bytes(Cow::Borrowed(check_len(varlena_bytes(d)))),
+            ItemReader::Uuid => ItemRef::Bytes(Cow::Borrowed(std::slice::from_raw_parts(d.cast_mut_ptr::<u8>(), 16))),
+            ItemReader::Binary { send_fn, canon, .. } => ItemRef::Bytes(Cow::Owned(binary_form(send_fn, canon, d))),
         }
     }
 }
@@ -208,9 +211,9 @@ fn check_len(b: &[u8]) -> &[u8] {
 }
 
 /// Checks that a value's type fits the sketch's items, adopting it if the sketch has none.
-pub unsafe fn check_item_tag(item_type: &mut u32, fcinfo: pg_sys::FunctionCallInfo, i: usize, what: &str) -> ItemKind {
-    let kind = ItemKind::for_type(crate::fmgr::arg_type(fcinfo, i));
-    let tag = kind.hash_tag();
+pub unsafe fn check_item_tag(item_type: &mut u32, fcinfo: pg_sys::FunctionCallInfo, i: usize, what: &str) -> ItemReader {
+    let reader = ItemReader::for_type(crate::fmgr::arg_type(fcinfo, i));
+    let tag = reader.hash_tag();
     if *item_type == 0 {
         *item_type = tag;
     } else if *item_type != tag {
@@ -225,10 +228,10 @@ pub unsafe fn check_item_tag(item_type: &mut u32, fcinfo: pg_sys::FunctionCallIn
             e.with_hint("Use values of the type the sketch was built from.")
         });
     }
-    kind
+    reader
 }
 
-/// A sketch's `::jsonb` summary, items in their text form (see [`StoredItem::to_json`]).
+/// A sketch's `::jsonb` summary, items in their text form (see [`ItemRef::to_json`]).
 pub trait SketchJson {
     fn json(&self) -> serde_json::Value;
 }
@@ -236,46 +239,39 @@ pub trait SketchJson {
 /// A core sketch item as JSON, for sketches of items tagged `item_tag`.
 pub unsafe fn item_json(item: &topk_core::spacesaving::Item, item_tag: u32) -> serde_json::Value {
     match item {
-        topk_core::spacesaving::Item::Int(v) => StoredItem::Int(*v).to_json(item_tag),
-        topk_core::spacesaving::Item::Bytes(b) => StoredItem::Bytes(b).to_json(item_tag),
+        topk_core::spacesaving::Item::Int(v) => ItemRef::Int(*v).to_json(item_tag),
+        topk_core::spacesaving::Item::Bytes(b) => ItemRef::Bytes(Cow::Borrowed(b)).to_json(item_tag),
     }
 }
 
-/// An item read back out of a sketch.
-#[derive(Clone, Copy, Debug)]
-pub enum StoredItem<'a> {
-    Int(i64),
-    Bytes(&'a [u8]),
-}
-
-impl StoredItem<'_> {
+impl ItemRef<'_> {
     /// The item's text form, in the database's encoding: integers in decimal, uuids in
     /// their usual form, binary forms by the type's output function, text as it was
     /// counted; bytes that are not text of the database's encoding (bytea items, binary
     /// forms of types defined in the database) as `\x` and hex.
-    pub unsafe fn to_text(self, item_tag: u32) -> Vec<u8> {
+    pub unsafe fn to_text(&self, item_tag: u32) -> Vec<u8> {
         match self {
-            StoredItem::Int(v) => v.to_string().into_bytes(),
-            StoredItem::Bytes(b) if item_tag == u32::from(pg_sys::UUIDOID) && b.len() == 16 => {
+            ItemRef::Int(v) => v.to_string().into_bytes(),
+            ItemRef::Bytes(b) if item_tag == u32::from(pg_sys::UUIDOID) && b.len() == 16 => {
                 let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
                 format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]).into_bytes()
             }
-            StoredItem::Bytes(b) if item_tag & BINARY != 0 && item_tag != BINARY => {
+            ItemRef::Bytes(b) if item_tag & BINARY != 0 && item_tag != BINARY => {
                 let typoid = pg_sys::Oid::from(item_tag & !BINARY);
                 let (output_fn, _) = io_function(typoid, pg_sys::IOFuncSelector::IOFunc_output);
                 let s = pg_sys::OidOutputFunctionCall(output_fn, receive(typoid, b));
                 std::ffi::CStr::from_ptr(s).to_bytes().to_vec()
             }
-            StoredItem::Bytes(b) if item_tag & BINARY == 0 && is_server_text(b) => b.to_vec(),
-            StoredItem::Bytes(b) => format!("\\x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()).into_bytes(),
+            ItemRef::Bytes(b) if item_tag & BINARY == 0 && is_server_text(b) => b.to_vec(),
+            ItemRef::Bytes(b) => format!("\\x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()).into_bytes(),
         }
     }
 
     /// The item's text form as a JSON value (integers as numbers).
-    pub unsafe fn to_json(self, item_tag: u32) -> serde_json::Value {
+    pub unsafe fn to_json(&self, item_tag: u32) -> serde_json::Value {
         match self {
-            StoredItem::Int(v) => serde_json::Value::from(v),
-            StoredItem::Bytes(_) => serde_json::Value::from(server_to_utf8(&self.to_text(item_tag))),
+            ItemRef::Int(v) => serde_json::Value::from(*v),
+            ItemRef::Bytes(_) => serde_json::Value::from(server_to_utf8(&self.to_text(item_tag))),
         }
     }
 
@@ -283,22 +279,22 @@ impl StoredItem<'_> {
     /// bytea and uuid directly, binary forms through the type's receive function, any
     /// other combination through the text form and the type's input function, which
     /// raises the usual ERROR when the item is not a valid value of that type.
-    pub unsafe fn to_datum(self, item_tag: u32, typoid: pg_sys::Oid) -> pg_sys::Datum {
+    pub unsafe fn to_datum(&self, item_tag: u32, typoid: pg_sys::Oid) -> pg_sys::Datum {
         let base = pg_sys::getBaseType(typoid);
         match (self, base) {
-            (StoredItem::Int(v), pg_sys::INT8OID) => pg_sys::Datum::from(v),
-            (StoredItem::Int(v), pg_sys::INT4OID) if i32::try_from(v).is_ok() => pg_sys::Datum::from(v as i32),
-            (StoredItem::Int(v), pg_sys::INT2OID) if i16::try_from(v).is_ok() => pg_sys::Datum::from(v as i16),
-            (StoredItem::Bytes(b), pg_sys::TEXTOID | pg_sys::VARCHAROID) if item_tag & BINARY == 0 && is_server_text(b) => {
+            (&ItemRef::Int(v), pg_sys::INT8OID) => pg_sys::Datum::from(v),
+            (&ItemRef::Int(v), pg_sys::INT4OID) if i32::try_from(v).is_ok() => pg_sys::Datum::from(v as i32),
+            (&ItemRef::Int(v), pg_sys::INT2OID) if i16::try_from(v).is_ok() => pg_sys::Datum::from(v as i16),
+            (ItemRef::Bytes(b), pg_sys::TEXTOID | pg_sys::VARCHAROID) if item_tag & BINARY == 0 && is_server_text(b) => {
                 varlena(b)
             }
-            (StoredItem::Bytes(b), pg_sys::BYTEAOID) if item_tag & BINARY == 0 => varlena(b),
-            (StoredItem::Bytes(b), pg_sys::UUIDOID) if b.len() == 16 => {
+            (ItemRef::Bytes(b), pg_sys::BYTEAOID) if item_tag & BINARY == 0 => varlena(b),
+            (ItemRef::Bytes(b), pg_sys::UUIDOID) if b.len() == 16 => {
                 let p = pg_sys::palloc(16) as *mut u8;
                 std::ptr::copy_nonoverlapping(b.as_ptr(), p, 16);
                 pg_sys::Datum::from(p)
             }
-            (StoredItem::Bytes(b), _) if item_tag & BINARY != 0 && (item_tag == BINARY || item_tag == BINARY | u32::from(base)) => {
+            (ItemRef::Bytes(b), _) if item_tag & BINARY != 0 && (item_tag == BINARY || item_tag == BINARY | u32::from(base)) => {
                 receive(base, b)
             }
             _ => {

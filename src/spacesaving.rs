@@ -8,7 +8,7 @@
 
 use crate::counting::{add_scalar, count_trans, item_arg, Counting};
 use crate::fmgr::{arg_i32, nargs, param_arg, raise, OrRaise, RowSink};
-use crate::item::{Item, StoredItem};
+use crate::item::ItemRef;
 use crate::state::{sketch_arg, Backend, Expanded};
 use crate::{impl_sketch, pg_function, sketch_type_functions};
 use pgrx::pg_sys;
@@ -26,11 +26,11 @@ impl crate::item::SketchJson for SpaceSaving {
 
 impl Counting for SpaceSaving {
     #[inline]
-    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+    fn add_item(&mut self, item: ItemRef, weight: u64) -> topk_core::Result<()> {
         let h = item.hash();
         match item {
-            Item::Int(v) => self.update_int(v, h, weight),
-            Item::Bytes(b) => self.update_bytes(&b, h, weight),
+            ItemRef::Int(v) => self.update_int(v, h, weight),
+            ItemRef::Bytes(b) => self.update_bytes(&b, h, weight),
         }
     }
     fn item_tag(&self) -> u32 {
@@ -97,12 +97,12 @@ pub unsafe fn item_rows(
     let wants_int = [pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::INT2OID].contains(&item_type);
     for (rank, (item, count, error, guaranteed)) in entries.enumerate() {
         let item = match &item {
-            spacesaving::Item::Int(v) => StoredItem::Int(*v),
+            spacesaving::Item::Int(v) => ItemRef::Int(*v),
             spacesaving::Item::Bytes(_) if wants_int => raise(
                 SketchError::mismatch("the sketch holds text items, not integers")
                     .with_hint("Read them as text: topk_items(sketch::spacesaving, n), or a text type hint."),
             ),
-            spacesaving::Item::Bytes(b) => StoredItem::Bytes(b),
+            spacesaving::Item::Bytes(b) => ItemRef::Bytes(std::borrow::Cow::Borrowed(b)),
         };
         let mut values = [
             pg_sys::Datum::from(rank as i32 + 1),
@@ -141,8 +141,8 @@ pg_function!(fn topk_estimate(fcinfo) sql["strict (spacesaving, anyelement) -> b
     let item = item.expect("strict");
     let h = item.hash();
     let (count, _error) = match item {
-        Item::Int(v) => s.estimate_int(v, h),
-        Item::Bytes(b) => s.estimate_bytes(&b, h),
+        ItemRef::Int(v) => s.estimate_int(v, h),
+        ItemRef::Bytes(b) => s.estimate_bytes(&b, h),
     };
     pg_sys::Datum::from(count as i64)
 });

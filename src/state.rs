@@ -19,7 +19,7 @@
 
 use crate::fmgr::{arg, bytes_to_varlena, raise, varlena_bytes, OrRaise};
 use std::ffi::c_void;
-use crate::item::ItemKind;
+use crate::item::ItemReader;
 use pgrx::pg_sys;
 use topk_core::SketchError;
 
@@ -96,15 +96,15 @@ pub struct AggState<S> {
     pub sketch: S,
     /// How to read the aggregated column, looked up on the first row (unknown after a
     /// state was imported from its flat form, where only combine and final follow).
-    pub item: Option<ItemKind>,
+    pub reader: Option<ItemReader>,
     /// Integer items not counted yet (`Sketch::BATCH_INTS`): `sketch` is complete only
     /// after [`AggState::flush`], which every reader of a state calls first.
     pub pending: Vec<(i64, u64, u64)>,
 }
 
 impl<S: Sketch> AggState<S> {
-    pub fn new(sketch: S, item: Option<ItemKind>) -> Self {
-        AggState { sketch, item, pending: Vec::new() }
+    pub fn new(sketch: S, reader: Option<ItemReader>) -> Self {
+        AggState { sketch, reader, pending: Vec::new() }
     }
 
     /// Counts the pending items.
@@ -360,20 +360,20 @@ impl Backend for Expanded {
 pub unsafe fn build_state<'a, B: Backend, S: Sketch, P>(
     fcinfo: pg_sys::FunctionCallInfo,
     params: impl FnOnce() -> P,
-    init: impl FnOnce(P, ItemKind, pg_sys::Oid) -> S,
+    init: impl FnOnce(P, ItemReader, pg_sys::Oid) -> S,
 ) -> Option<StateRef<'a, S>> {
     if let Some(mut s) = B::take::<S>(fcinfo, 0) {
-        if s.item.is_none() {
-            s.item = Some(ItemKind::for_type(crate::fmgr::arg_type(fcinfo, 1)));
+        if s.reader.is_none() {
+            s.reader = Some(ItemReader::for_type(crate::fmgr::arg_type(fcinfo, 1)));
         }
         return Some(s);
     }
     let p = params();
     arg(fcinfo, 1)?;
     let typoid = crate::fmgr::arg_type(fcinfo, 1);
-    let kind = ItemKind::for_type(typoid);
-    let sketch = init(p, kind, typoid);
-    Some(B::adopt(fcinfo, AggState::new(sketch, Some(kind))))
+    let reader = ItemReader::for_type(typoid);
+    let sketch = init(p, reader, typoid);
+    Some(B::adopt(fcinfo, AggState::new(sketch, Some(reader))))
 }
 
 /// A stored sketch argument, decoded (an ERROR if the bytes are not a valid sketch).

@@ -8,7 +8,7 @@
 
 use crate::counting::{count_trans, Counting};
 use crate::fmgr::{arg, arg_type, raise, return_record, OrRaise};
-use crate::item::{Item, ItemKind, StoredItem};
+use crate::item::{ItemRef, ItemReader};
 use crate::state::{sketch_datum, state_datum, AggState, Backend, Expanded};
 use crate::{impl_sketch, pg_function};
 use pgrx::pg_sys;
@@ -21,10 +21,10 @@ impl_sketch!(Tally, "tally");
 
 impl Counting for Tally {
     #[inline]
-    fn add_item(&mut self, item: Item, weight: u64) -> topk_core::Result<()> {
+    fn add_item(&mut self, item: ItemRef, weight: u64) -> topk_core::Result<()> {
         match item {
-            Item::Int(v) => self.add_int(v, weight, 1),
-            Item::Bytes(b) => self.add_bytes(&b, weight, 1),
+            ItemRef::Int(v) => self.add_int(v, weight, 1),
+            ItemRef::Bytes(b) => self.add_bytes(&b, weight, 1),
         }
     }
     fn item_tag(&self) -> u32 {
@@ -73,13 +73,13 @@ pg_function!(fn topk_tally_parts_trans(fcinfo) sql["(bytea, anyarray, bigint[], 
     if counts.len() != items.len() || events.as_ref().is_some_and(|e| e.len() != items.len()) {
         raise(SketchError::invalid("items, counts and events must have the same length"));
     }
-    let kind = ItemKind::for_type(elemtype);
+    let reader = ItemReader::for_type(elemtype);
     let mut s = match state {
         Some(s) => s,
         None => {
             let mut t = Tally::new();
-            t.item_tag = kind.hash_tag();
-            Expanded::adopt(fcinfo, AggState::new(t, Some(kind)))
+            t.item_tag = reader.hash_tag();
+            Expanded::adopt(fcinfo, AggState::new(t, Some(reader)))
         }
     };
     for (i, &item) in items.iter().enumerate() {
@@ -88,9 +88,9 @@ pg_function!(fn topk_tally_parts_trans(fcinfo) sql["(bytea, anyarray, bigint[], 
         if count < 0 || events < 0 {
             raise(SketchError::invalid("counts and events must not be negative"));
         }
-        match kind.item(item) {
-            Item::Int(v) => s.sketch.add_int(v, count as u64, events as u64),
-            Item::Bytes(b) => s.sketch.add_bytes(&b, count as u64, events as u64),
+        match reader.item(item) {
+            ItemRef::Int(v) => s.sketch.add_int(v, count as u64, events as u64),
+            ItemRef::Bytes(b) => s.sketch.add_bytes(&b, count as u64, events as u64),
         }
         .or_raise();
     }
@@ -128,7 +128,7 @@ pg_function!(fn topk_tally_arrays(fcinfo) sql["(bytea, anyelement) -> record (an
         }
         let ints = t.sorted_ints();
         if !ints.is_empty() {
-            let items = ints.iter().map(|&(v, _)| StoredItem::Int(v).to_datum(t.item_tag, typoid)).collect();
+            let items = ints.iter().map(|&(v, _)| ItemRef::Int(v).to_datum(t.item_tag, typoid)).collect();
             let (c, e) = count_arrays(ints.iter().map(|x| x.1));
             return [make_array(items, typoid), c, e];
         }
@@ -140,7 +140,7 @@ pg_function!(fn topk_tally_arrays(fcinfo) sql["(bytea, anyelement) -> record (an
                 a.cmp(b)
             }
         });
-        let items = bytes.iter().map(|&(b, _)| StoredItem::Bytes(b).to_datum(t.item_tag, typoid)).collect();
+        let items = bytes.iter().map(|&(b, _)| ItemRef::Bytes(std::borrow::Cow::Borrowed(b)).to_datum(t.item_tag, typoid)).collect();
         let (c, e) = count_arrays(bytes.iter().map(|x| x.1));
         [make_array(items, typoid), c, e]
     });
