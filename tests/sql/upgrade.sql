@@ -65,7 +65,7 @@ SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
        WHEN 'pg_proc'::regclass THEN
            (SELECT CASE WHEN p.prokind = 'a'
                         THEN format('%s(%s) %s', p.proname, pg_get_function_arguments(p.oid),
-                                    (SELECT row(a.aggkind, a.aggnumdirectargs, a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
+                                    (SELECT row(a.aggkind, a.aggnumdirectargs, a.aggtransfn::regprocedure, a.aggfinalfn::regprocedure, a.aggcombinefn::regprocedure,
                                                 a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn,
                                                 a.aggfinalextra, a.aggmfinalextra, a.aggfinalmodify, a.aggmfinalmodify,
                                                 a.aggsortop, a.aggtranstype::regtype, a.aggtransspace, a.aggmtranstype::regtype,
