@@ -10,7 +10,8 @@
 # what is missing (there is no skip that passes).
 #
 # Ports: TOPK_CITUS_PORT (the coordinator, default 28861) and the two above it for the
-# workers; data under /tmp/topk_pg_citus_$TOPK_CITUS_PORT, removed at the end.
+# workers; data under /tmp/topk_pg_citus_$TOPK_CITUS_PORT, removed at the end (unless
+# TOPK_CITUS_KEEP=1).
 # Run scripts/install.sh first.  tests/citus/run.sh [NAME ...]  (default: all)
 # Closes with 'citus: N passed'.
 set -euo pipefail
@@ -92,7 +93,8 @@ stop_all() {
 }
 stop_all
 rm -rf "$BASE"
-trap 'stop_all; rm -rf "$BASE"' EXIT
+# (TOPK_CITUS_KEEP=1 leaves the cluster running, to look at it)
+[ "${TOPK_CITUS_KEEP:-0}" = 1 ] || trap 'stop_all; rm -rf "$BASE"' EXIT
 mkdir -p "$BASE/socket"
 chown "$OWNER" "$BASE" "$BASE/socket"
 for n in 0 1 2; do
@@ -121,6 +123,27 @@ SELECT citus_add_node('127.0.0.1', ${PORTS[1]});
 SELECT citus_add_node('127.0.0.1', ${PORTS[2]});
 -- created on the coordinator, propagated to the workers
 CREATE EXTENSION topk_pg;
+-- What the scenarios compare sketches by: hll and cms by their bytes (text form);
+-- top-K sketches by their items, counts and errors, and their total.
+CREATE SCHEMA scenario;
+CREATE FUNCTION scenario.fingerprint(s anyelement) RETURNS text LANGUAGE sql AS \$\$
+    SELECT CASE WHEN pg_typeof(s) IN ('hll'::regtype, 'cms'::regtype) THEN s::text
+                WHEN s IS NULL THEN NULL
+                WHEN s::text LIKE 'spacesaving:%'
+                THEN (SELECT string_agg(format('%s:%s:%s', item, count, error), ',' ORDER BY item)
+                      FROM topk_items(s::text::spacesaving)) || ' total ' || topk_total(s::text::spacesaving)
+                ELSE (SELECT string_agg(format('%s:%s:%s', item, count, error), ',' ORDER BY item)
+                      FROM heavy_hitters_items(s::text::heavy_hitters)) || ' total ' || heavy_hitters_total(s::text::heavy_hitters)
+           END \$\$;
+-- A query's plan, with ports, shard and object ids shown as N.
+CREATE FUNCTION scenario.plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS \$\$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+        RETURN NEXT regexp_replace(line, '[0-9]{4,}', 'N', 'g');
+    END LOOP;
+END \$\$;
 SQL
 echo "== Citus $("$BINDIR/psql" -h "$BASE/socket" -p "$PORT" -U "$OWNER" -d "$DB" -XAt -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'"):" \
      "coordinator 127.0.0.1:$PORT, workers ${PORTS[1]} and ${PORTS[2]}," \

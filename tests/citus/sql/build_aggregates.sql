@@ -8,7 +8,7 @@
 SET client_min_messages = warning;
 \set VERBOSITY terse
 CREATE SCHEMA build_aggregates;
-SET search_path = build_aggregates, public;
+SET search_path = build_aggregates, scenario, public;
 
 CREATE TABLE events (id bigint, grp integer, i2 smallint, i4 integer, i8 bigint, tx text, vc varchar(12),
                      u uuid, b bytea, n numeric, w bigint);
@@ -26,20 +26,7 @@ SELECT (SELECT count(*) FROM events) AS rows, (SELECT count(DISTINCT i4) FROM ev
        (SELECT count(DISTINCT nodeport) FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid)
         WHERE s.logicalrelid = 'events'::regclass) AS nodes_with_shards;
 
--- What a sketch is compared by: hll and cms by their bytes; top-K sketches by their
--- items, counts and errors, and the total.
-CREATE FUNCTION fingerprint(s anyelement) RETURNS text LANGUAGE sql AS $$
-    SELECT CASE pg_typeof(s)::text
-        WHEN 'hll' THEN s::text
-        WHEN 'cms' THEN s::text
-        ELSE CASE WHEN pg_typeof(s)::text LIKE 'spacesaving%'
-                  THEN (SELECT string_agg(format('%s:%s:%s', item, count, error), ',' ORDER BY item)
-                        FROM topk_items(s::text::spacesaving)) || ' total ' || topk_total(s::text::spacesaving)
-                  ELSE (SELECT string_agg(format('%s:%s:%s', item, count, error), ',' ORDER BY item)
-                        FROM heavy_hitters_items(s::text::heavy_hitters)) || ' total ' || heavy_hitters_total(s::text::heavy_hitters)
-             END
-    END $$;
-
+-- (scenario.fingerprint(sketch) and scenario.plan(query): tests/citus/run.sh)
 CREATE TABLE checks (aggregate text, form text, item_type text, grouped boolean,
                      pushed_down boolean, same boolean, items bigint);
 DO $$
@@ -93,16 +80,7 @@ SELECT * FROM checks WHERE NOT pushed_down OR NOT same OR same IS NULL;
 SELECT aggregate, grouped, min(items), max(items) FROM checks
 WHERE aggregate IN ('topk_agg', 'heavy_hitters_agg') GROUP BY 1, 2 ORDER BY 1, 2;
 
--- The plan: the partial aggregate on the workers, its combine on the coordinator
--- (ports, shard and object ids shown as N).
-CREATE FUNCTION plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
-        RETURN NEXT regexp_replace(line, '[0-9]{4,}', 'N', 'g');
-    END LOOP;
-END $$;
+-- The plan: the partial aggregate on the workers, its combine on the coordinator.
 SELECT plan('SELECT grp, topk_agg(i8, w, 500) FROM events GROUP BY grp');
 
 -- Items of the other types use the anyelement forms, which Citus cannot push down
