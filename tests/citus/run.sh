@@ -7,7 +7,7 @@
 # installed there from ../shared/vendor/citus-13.2.2.tar.gz (about 90 s on 2 cores; the
 # Debian build dependencies are installed if missing; the vendor's patch is applied only
 # when the plain build fails with the error it fixes). Without either, it fails, saying
-# what is missing (there is no skip that passes).
+# what is missing (there is no skip that passes). TOPK_VENDOR_DIR overrides ../shared/vendor.
 #
 # Ports: TOPK_CITUS_PORT (the coordinator, default 28861) and the two above it for the
 # workers; data under /tmp/topk_pg_citus_$TOPK_CITUS_PORT, removed at the end (unless
@@ -20,7 +20,7 @@ REPO=$(pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BINDIR=$("$PG_CONFIG" --bindir)
 PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
-VENDOR=$REPO/../shared/vendor
+VENDOR=${TOPK_VENDOR_DIR:-$REPO/../shared/vendor}
 CITUS_TARBALL=$VENDOR/citus-13.2.2.tar.gz
 CITUS_PATCH=$VENDOR/citus-13.2.2-pg15.20.patch
 PORT=${TOPK_CITUS_PORT:-28861}
