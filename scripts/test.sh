@@ -39,6 +39,8 @@ echo "== pg_cron scheduling (tests/cron/run.sh)"
 tests/cron/run.sh 2>&1 | tee -a "$log"
 echo "== crash safety (tests/crash/run.sh)"
 tests/crash/run.sh 2>&1 | tee -a "$log"
+echo "== Citus: a 3-node cluster (tests/citus/run.sh; builds Citus from ../shared/vendor if not installed)"
+tests/citus/run.sh 2>&1 | tee -a "$log"
 echo "== memory limits (tests/memory/run.sh)"
 tests/memory/run.sh 2>&1 | tee -a "$log"
 echo "== logical replication (tests/replication/run.sh)"
@@ -53,6 +55,6 @@ scripts/bench.sh --smoke --no-build 2>&1 | tail -40
 # One closing line for the whole suite (set -o pipefail has stopped us on any failure).
 rust=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 0}')
 sql=$(grep -o 'All [0-9]* tests passed' "$log" | awk '{s += $2} END {print s + 0}')
-eco=$(grep -oE '^(doctest|clients|cron|crash|memory|replication|dump|package): [0-9]+ passed' "$log" | awk '{s += $2} END {print s + 0}')
-echo "== all tests passed: $rust Rust tests (core and #[pg_test]), $sql SQL scenarios, $eco doc/client/cron/crash/memory/replication/dump/package checks"
+eco=$(grep -oE '^(doctest|clients|cron|crash|citus|memory|replication|dump|package): [0-9]+ passed' "$log" | awk '{s += $2} END {print s + 0}')
+echo "== all tests passed: $rust Rust tests (core and #[pg_test]), $sql SQL scenarios, $eco doc/client/cron/crash/citus/memory/replication/dump/package checks"
 echo "total: $((rust + sql + eco)) passed, 0 failed"

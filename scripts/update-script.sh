@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the update script sql/topk_pg--0.3.0--0.4.0.sql: sql/update/0.3.0--0.4.0-before.sql,
 # then the pipeline's SQL files in the order src/lib.rs installs them (the catalog from its
-# replay mark on: its tables exist and keep their rows), then …-after.sql. So the update
+# replay mark on: its tables exist and keep their rows), then …-after.sql, then sql/typed.sql
+# (it creates or replaces the typed build aggregates). So the update
 # creates the very code a fresh install does (tests/sql/upgrade.sql compares the two).
 #   scripts/update-script.sh           write it
 #   scripts/update-script.sh --check   fail if the committed file is not what it would write
@@ -20,6 +21,9 @@ generate() {
         fi
     done
     cat sql/update/0.3.0--0.4.0-after.sql
+    echo
+    echo "-- sql/typed.sql"
+    cat sql/typed.sql
 }
 if [ "${1:-}" = --check ]; then
     if ! generate | cmp -s - "$out"; then

@@ -79,16 +79,19 @@ BEGIN
                     IMMUTABLE PARALLEL SAFE ROWS 100 LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_items'$f$,
                 t.final, t.sketch, t.item);
         END IF;
-        FOREACH args IN ARRAY ARRAY['', ', k integer', ', k integer, epsilon double precision, delta double precision'] LOOP
-            EXECUTE format($f$
-                CREATE AGGREGATE heavy_hitters_agg(value %1$s %3$s) (
-                    SFUNC = heavy_hitters_trans, STYPE = heavy_hitters, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE);
-                CREATE AGGREGATE heavy_hitters_agg(value %1$s, weight bigint %3$s) (
-                    SFUNC = heavy_hitters_trans_weighted, STYPE = heavy_hitters, FINALFUNC = %2$I,
-                    COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE)$f$,
-                t.item, t.final, args);
-        END LOOP;
+        -- (the build aggregates for the typed domains: sql/typed.sql)
+        IF t.sketch = 'heavy_hitters' THEN
+            FOREACH args IN ARRAY ARRAY['', ', k integer', ', k integer, epsilon double precision, delta double precision'] LOOP
+                EXECUTE format($f$
+                    CREATE AGGREGATE heavy_hitters_agg(value %1$s %3$s) (
+                        SFUNC = heavy_hitters_trans, STYPE = heavy_hitters, FINALFUNC = %2$I,
+                        COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE);
+                    CREATE AGGREGATE heavy_hitters_agg(value %1$s, weight bigint %3$s) (
+                        SFUNC = heavy_hitters_trans_weighted, STYPE = heavy_hitters, FINALFUNC = %2$I,
+                        COMBINEFUNC = heavy_hitters_combine, SSPACE = 1160000, PARALLEL = SAFE)$f$,
+                    t.item, t.final, args);
+            END LOOP;
+        END IF;
         EXECUTE format($f$
             CREATE FUNCTION heavy_hitters_merge(a %1$s, b %1$s) RETURNS %1$s
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'heavy_hitters_merge';

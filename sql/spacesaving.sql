@@ -52,9 +52,9 @@ CREATE FUNCTION topk_combine(spacesaving, spacesaving) RETURNS spacesaving
 CREATE FUNCTION topk_final(spacesaving) RETURNS spacesaving
     IMMUTABLE PARALLEL SAFE STRICT LANGUAGE C AS 'MODULE_PATHNAME', 'topk_final';
 
--- Build and merge aggregates and the scalar functions for the base type (any item
--- type), then the same for each typed domain, whose results keep the domain, so that
--- topk_items returns the items in their own type.
+-- Merge aggregates and the scalar functions for the base type (any item type), then
+-- the same for each typed domain, whose results keep the domain, so that topk_items
+-- returns the items in their own type.
 DO $$
 DECLARE
     t record;
@@ -81,18 +81,6 @@ BEGIN
                 t.final, t.sketch, t.item);
         END IF;
         EXECUTE format($f$
-            CREATE AGGREGATE topk_agg(value %1$s) (
-                SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
-            CREATE AGGREGATE topk_agg(value %1$s, capacity integer) (
-                SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
-            CREATE AGGREGATE topk_agg(value %1$s, weight bigint) (
-                SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
-            CREATE AGGREGATE topk_agg(value %1$s, weight bigint, capacity integer) (
-                SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = %2$I,
-                COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
             CREATE FUNCTION topk_merge(a %3$s, b %3$s) RETURNS %3$s
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_merge';
             CREATE FUNCTION topk_add(sketch %3$s, value anyelement) RETURNS %3$s
@@ -103,6 +91,21 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The build aggregate for any item type; sql/typed.sql declares it on the item types
+-- most used (bigint, integer and text return the typed domains).
+CREATE AGGREGATE topk_agg(value anyelement) (
+    SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = topk_final,
+    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
+CREATE AGGREGATE topk_agg(value anyelement, capacity integer) (
+    SFUNC = topk_trans, STYPE = spacesaving, FINALFUNC = topk_final,
+    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
+CREATE AGGREGATE topk_agg(value anyelement, weight bigint) (
+    SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = topk_final,
+    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
+CREATE AGGREGATE topk_agg(value anyelement, weight bigint, capacity integer) (
+    SFUNC = topk_trans_weighted, STYPE = spacesaving, FINALFUNC = topk_final,
+    COMBINEFUNC = topk_combine, SSPACE = 1048576, PARALLEL = SAFE);
 
 CREATE AGGREGATE topk_merge_agg(sketch spacesaving) (
     SFUNC = topk_merge_trans, STYPE = spacesaving, FINALFUNC = topk_final,

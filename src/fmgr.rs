@@ -120,11 +120,9 @@ pub unsafe fn param_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize, name: &str) 
     let Some(d) = arg(fcinfo, i) else {
         raise(SketchError::invalid(format!("{name} must not be NULL")));
     };
-    let aggref = pg_sys::AggGetAggref(fcinfo);
-    if !aggref.is_null() && i >= 1 {
+    if i >= 1 {
         // Argument i of a transition function is argument i-1 of the aggregate.
-        let tle = pg_sys::list_nth((*aggref).args, (i - 1) as i32) as *mut pg_sys::TargetEntry;
-        let expr = if tle.is_null() { std::ptr::null_mut() } else { (*tle).expr as *mut pg_sys::Node };
+        let expr = aggregate_arg_expr(fcinfo, i - 1);
         if !expr.is_null() {
             let why = if pg_sys::contain_var_clause(expr) {
                 "not taken from a column"
@@ -155,9 +153,80 @@ pub unsafe fn weight_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<u
     Some(w as u64)
 }
 
-/// The actual type of argument `i` (for polymorphic arguments).
+/// The expression of argument `j` of the aggregate whose transition function is being
+/// called, if it can be found (else NULL). Called by PostgreSQL's own aggregation, the
+/// transition function has a call expression and the aggregate's `Aggref` is ours.
+/// Called by Citus' `worker_partial_agg(aggregate regprocedure, value)` (partial
+/// aggregation on a worker: no call expression), the `Aggref` is that of
+/// `worker_partial_agg`, whose second argument is our aggregate's only argument or a
+/// `ROW(...)` of its arguments.
+unsafe fn aggregate_arg_expr(fcinfo: pg_sys::FunctionCallInfo, j: usize) -> *mut pg_sys::Node {
+    let aggref = pg_sys::AggGetAggref(fcinfo);
+    if aggref.is_null() {
+        return std::ptr::null_mut();
+    }
+    let args = (*aggref).args;
+    let expr_at = |list: *mut pg_sys::List, k: usize| -> *mut pg_sys::Node {
+        if k >= pg_sys::list_length(list) as usize {
+            return std::ptr::null_mut();
+        }
+        pg_sys::list_nth(list, k as i32) as *mut pg_sys::Node
+    };
+    let tle_expr = |k: usize| -> *mut pg_sys::Node {
+        let tle = expr_at(args, k) as *mut pg_sys::TargetEntry;
+        if tle.is_null() { std::ptr::null_mut() } else { (*tle).expr as *mut pg_sys::Node }
+    };
+    if !(*(*fcinfo).flinfo).fn_expr.is_null() {
+        return tle_expr(j);
+    }
+    // worker_partial_agg('agg(...)'::regprocedure, value or ROW(values...))
+    let first = tle_expr(0);
+    let wrapped = pg_sys::list_length(args) == 2
+        && !first.is_null()
+        && (*first).type_ == pg_sys::NodeTag::T_Const
+        && [pg_sys::REGPROCEDUREOID, pg_sys::OIDOID].contains(&(*(first as *mut pg_sys::Const)).consttype);
+    if !wrapped {
+        return std::ptr::null_mut();
+    }
+    let value = tle_expr(1);
+    if !value.is_null() && (*value).type_ == pg_sys::NodeTag::T_RowExpr {
+        expr_at((*(value as *mut pg_sys::RowExpr)).args, j)
+    } else if j == 0 {
+        value
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+/// The actual type of argument `i`: from the call expression (polymorphic arguments),
+/// or, when the caller passed none (Citus' partial aggregation on the workers calls
+/// transition functions so), the type the function declares for it, unless that is
+/// polymorphic (then `InvalidOid`).
 pub unsafe fn arg_type(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> pg_sys::Oid {
-    pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32)
+    let flinfo = (*fcinfo).flinfo;
+    let t = pg_sys::get_fn_expr_argtype(flinfo, i as i32);
+    if t != pg_sys::InvalidOid || flinfo.is_null() || !(*flinfo).fn_expr.is_null() {
+        return t;
+    }
+    declared_arg_type((*flinfo).fn_oid, i)
+}
+
+/// The declared type of argument `i` of function `fn_oid`, `InvalidOid` if it is a
+/// pseudo-type (`anyelement` and the other polymorphic types).
+unsafe fn declared_arg_type(fn_oid: pg_sys::Oid, i: usize) -> pg_sys::Oid {
+    let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as std::ffi::c_int, pg_sys::Datum::from(fn_oid));
+    if tuple.is_null() {
+        return pg_sys::InvalidOid;
+    }
+    let form = pg_sys::GETSTRUCT(tuple) as pg_sys::Form_pg_proc;
+    let argtypes = &(*form).proargtypes;
+    let t = if i < argtypes.dim1 as usize { *argtypes.values.as_ptr().add(i) } else { pg_sys::InvalidOid };
+    pg_sys::ReleaseSysCache(tuple);
+    if t == pg_sys::InvalidOid || pg_sys::get_typtype(t) == pg_sys::TYPTYPE_PSEUDO as std::ffi::c_char {
+        pg_sys::InvalidOid
+    } else {
+        t
+    }
 }
 
 #[inline]

@@ -29,8 +29,10 @@ extension_sql_file!("../sql/hll.sql", name = "hll", requires = ["topk_pg"]);
 extension_sql_file!("../sql/cms.sql", name = "cms", requires = ["hll"]);
 extension_sql_file!("../sql/spacesaving.sql", name = "spacesaving", requires = ["cms"]);
 extension_sql_file!("../sql/heavy_hitters.sql", name = "heavy_hitters", requires = ["spacesaving"]);
+// The build aggregates declared on concrete item types (Citus pushes only those down).
+extension_sql_file!("../sql/typed.sql", name = "typed", requires = ["heavy_hitters"]);
 // The pipeline (schema topk), one file per concern.
-extension_sql_file!("../sql/pipeline/catalog.sql", name = "pipeline_catalog", requires = ["heavy_hitters"]);
+extension_sql_file!("../sql/pipeline/catalog.sql", name = "pipeline_catalog", requires = ["typed"]);
 extension_sql_file!("../sql/pipeline/windows.sql", name = "pipeline_windows", requires = ["pipeline_catalog"]);
 extension_sql_file!("../sql/pipeline/capture.sql", name = "pipeline_capture", requires = ["pipeline_windows"]);
 extension_sql_file!("../sql/pipeline/lists.sql", name = "pipeline_lists", requires = ["pipeline_capture"]);

@@ -76,4 +76,7 @@ SELECT try($$SELECT topk_agg(g, 9223372036854775807) FROM generate_series(1, 2) 
        try($$SELECT heavy_hitters_agg(g, 9223372036854775807) FROM generate_series(1, 2) g$$) AS hh_overflow,
        try($$SELECT cms_merge(cms_agg(1, 9223372036854775807), cms_agg(1, 9223372036854775807))$$) AS cms_merge_overflow;
 
+-- The combine functions refuse to run outside an aggregate.
+SELECT try($$SELECT topk_combine((SELECT topk_agg(1)), (SELECT topk_agg(2)))$$) AS combine_outside_aggregate;
+
 SELECT 1 AS still_usable;

@@ -90,3 +90,27 @@ SELECT item, count FROM heavy_hitters_items((SELECT heavy_hitters_agg(w) FROM wo
 SELECT jsonb_path_query_array(topk_agg(w)::jsonb, '$.items[*].item') AS items_as_json FROM words;
 \c regress_items
 DROP DATABASE items_latin1;
+
+-- The build aggregates declared on item types (sql/typed.sql, what Citus pushes down)
+-- count as the anyelement forms do: over each type, hll_agg gives the sketch that
+-- hll_add (anyelement) gives, topk_agg the same items. What each column type resolves
+-- to: smallint to the integer forms (items come back as integer), varchar, char(n) and
+-- name to text, domains to their base type, uuid, bytea and the rest to the base sketch type.
+CREATE TABLE typed AS
+SELECT 5::smallint AS i2, 5 AS i4, 5::bigint AS i8, 'a'::text AS tx, 'a'::varchar(5) AS vc, 'a'::char(3) AS bp,
+       'a'::name AS nm, '00000000-0000-0000-0000-000000000001'::uuid AS u, '\x01'::bytea AS b, 5::pid AS d, 5.0 AS n;
+SELECT (SELECT hll_agg(i2)::text FROM typed) = hll_add(hll_empty(), i2)::text AS hll_smallint,
+       (SELECT hll_agg(i4)::text FROM typed) = hll_add(hll_empty(), i4)::text AS hll_integer,
+       (SELECT hll_agg(i8)::text FROM typed) = hll_add(hll_empty(), i8)::text AS hll_bigint,
+       (SELECT hll_agg(tx)::text FROM typed) = hll_add(hll_empty(), tx)::text AS hll_text,
+       (SELECT hll_agg(vc)::text FROM typed) = hll_add(hll_empty(), vc)::text AS hll_varchar,
+       (SELECT hll_agg(u)::text FROM typed) = hll_add(hll_empty(), u)::text AS hll_uuid,
+       (SELECT hll_agg(b)::text FROM typed) = hll_add(hll_empty(), b)::text AS hll_bytea,
+       (SELECT cms_agg(u, 3::bigint)::text FROM typed) = cms_add((SELECT cms_agg(u, 0::bigint) FROM typed), u, 3)::text AS cms_uuid_weighted
+FROM typed;
+SELECT pg_typeof(topk_agg(i2)) AS smallint, pg_typeof(topk_agg(vc)) AS varchar, pg_typeof(topk_agg(bp)) AS char3,
+       pg_typeof(topk_agg(nm)) AS name, pg_typeof(topk_agg(d)) AS domain, pg_typeof(topk_agg(u)) AS uuid,
+       pg_typeof(heavy_hitters_agg(b)) AS bytea, pg_typeof(heavy_hitters_agg(n)) AS numeric FROM typed;
+SELECT item, pg_typeof(item), count FROM topk_items((SELECT topk_agg(i2, 7::bigint) FROM typed));
+SELECT item, count FROM topk_items((SELECT topk_agg(u, 2::bigint, 10) FROM typed), NULL, NULL::uuid);
+SELECT item, count FROM heavy_hitters_items((SELECT heavy_hitters_agg(b, 10) FROM typed), NULL, NULL::bytea);

@@ -24,6 +24,9 @@ SELECT day, hll_count(buyers) AS buyers, cms_estimate(c, 1::bigint) AS c1, topk_
        (SELECT array_agg(item ORDER BY rank) FROM topk_items(top, 5)) AS top5,
        (SELECT array_agg(item ORDER BY rank) FROM heavy_hitters_items(hh, 5)) AS hh5
 FROM stored;
+-- A view on a typed build aggregate of the old version (its transition function was
+-- anyelement): the update replaces the aggregate in place, the view stays.
+CREATE VIEW top_products AS SELECT topk_agg(product) AS top FROM events;
 
 ALTER EXTENSION topk_pg UPDATE;
 SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'topk_pg') AS at_default_version
@@ -44,6 +47,10 @@ FROM stored s,
              heavy_hitters_agg(product) AS hh FROM events) n
 WHERE s.day = '2024-01-01';
 SELECT (SELECT topk_merge_agg(top)::text FROM stored) IS NOT NULL AS merge_agg_of_old_sketches;
+SELECT (SELECT a.aggtransfn::regprocedure FROM pg_aggregate a WHERE a.aggfnoid = 'topk_agg(bigint)'::regprocedure) AS transition,
+       topk_total(top) = (SELECT count(*) FROM events) AS view_counts_all
+FROM top_products;
+DROP VIEW top_products;
 
 -- The pipeline created by the old version still runs.
 INSERT INTO events SELECT timestamptz '2024-01-02 06:00+00' + g * interval '1 minute', 999, g FROM generate_series(0, 99) g;
@@ -65,7 +72,7 @@ SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
        WHEN 'pg_proc'::regclass THEN
            (SELECT CASE WHEN p.prokind = 'a'
                         THEN format('%s(%s) %s', p.proname, pg_get_function_arguments(p.oid),
-                                    (SELECT row(a.aggkind, a.aggnumdirectargs, a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
+                                    (SELECT row(a.aggkind, a.aggnumdirectargs, a.aggtransfn::regprocedure, a.aggfinalfn::regprocedure, a.aggcombinefn::regprocedure,
                                                 a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn,
                                                 a.aggfinalextra, a.aggmfinalextra, a.aggfinalmodify, a.aggmfinalmodify,
                                                 a.aggsortop, a.aggtranstype::regtype, a.aggtransspace, a.aggmtranstype::regtype,
