@@ -47,10 +47,10 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 }
 
 pg_function!(fn cms_trans(fcinfo) sql[
-    "(cms, anyelement) -> cms",
-    "(cms, anyelement, bigint) -> cms",
-    "(cms, anyelement, bigint, double precision, double precision) -> cms",
-    "(cms, anyelement, double precision, double precision) -> cms",
+    "(cms, item) -> cms",
+    "(cms, item, bigint) -> cms",
+    "(cms, item, bigint, double precision, double precision) -> cms",
+    "(cms, item, double precision, double precision) -> cms",
 ] { trans::<Expanded>(fcinfo) });
 
 // cms_add(cms, value [, weight bigint]) -> cms

@@ -44,6 +44,8 @@ macro_rules! pg_function {
 /// `[strict ](argument types) -> [setof ]result type[ (OUT column types)]`, with the
 /// types as `format_type` spells them, e.g. `"strict (cms, anyelement) -> bigint"` or
 /// `"(spacesaving, integer) -> setof record (integer, text, bigint, bigint, boolean)"`.
+/// In a transition function's record, `item` stands for the polymorphic item argument
+/// and every typed one of `sql/typed.sql` (see `src/signatures.rs`).
 #[repr(transparent)]
 pub struct SqlSignatures(pub &'static [&'static str]);
 

@@ -56,15 +56,15 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) ->
 
 // heavy_hitters_trans(state, value [, k int [, epsilon, delta]])
 pg_function!(fn heavy_hitters_trans(fcinfo) sql[
-    "(heavy_hitters, anyelement) -> heavy_hitters",
-    "(heavy_hitters, anyelement, integer) -> heavy_hitters",
-    "(heavy_hitters, anyelement, integer, double precision, double precision) -> heavy_hitters",
+    "(heavy_hitters, item) -> heavy_hitters",
+    "(heavy_hitters, item, integer) -> heavy_hitters",
+    "(heavy_hitters, item, integer, double precision, double precision) -> heavy_hitters",
 ] { trans::<Expanded>(fcinfo, false) });
 // heavy_hitters_trans_weighted(state, value, weight bigint [, k int [, epsilon, delta]])
 pg_function!(fn heavy_hitters_trans_weighted(fcinfo) sql[
-    "(heavy_hitters, anyelement, bigint) -> heavy_hitters",
-    "(heavy_hitters, anyelement, bigint, integer) -> heavy_hitters",
-    "(heavy_hitters, anyelement, bigint, integer, double precision, double precision) -> heavy_hitters",
+    "(heavy_hitters, item, bigint) -> heavy_hitters",
+    "(heavy_hitters, item, bigint, integer) -> heavy_hitters",
+    "(heavy_hitters, item, bigint, integer, double precision, double precision) -> heavy_hitters",
 ] { trans::<Expanded>(fcinfo, true) });
 
 // heavy_hitters_items(sketch, n int [, type_hint anyelement])

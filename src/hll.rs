@@ -45,8 +45,8 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 }
 
 pg_function!(fn hll_trans(fcinfo) sql[
-    "(hll, anyelement) -> hll",
-    "(hll, anyelement, integer) -> hll",
+    "(hll, item) -> hll",
+    "(hll, item, integer) -> hll",
 ] { trans::<Expanded>(fcinfo) });
 
 // hll_add(hll, anyelement) -> hll: NULL value leaves the sketch as it is.

@@ -29,6 +29,18 @@ WHERE p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
 
 const PREFIX: &str = "topk_sig_";
 
+/// A record's `item` stands for every item argument type a transition function is
+/// declared on: the polymorphic form and the typed forms of `sql/typed.sql`.
+const ITEM_TYPES: [&str; 7] = ["anyelement", "smallint", "integer", "bigint", "text", "uuid", "bytea"];
+
+fn expand(record: &str) -> Vec<String> {
+    if record.contains(", item") {
+        ITEM_TYPES.iter().map(|t| record.replacen(", item", &format!(", {t}"), 1)).collect()
+    } else {
+        vec![record.to_string()]
+    }
+}
+
 /// The records of the library (as `load_external_function` names it, e.g.
 /// `$libdir/topk_pg`) for `symbol`, if it has any.
 fn record(library: &str, symbol: &str) -> Option<&'static [&'static str]> {
@@ -78,9 +90,9 @@ pub fn mismatches() -> Vec<String> {
             out.push(format!("{symbol}: declared ({}) but records no SQL signature", decls[0].0));
             continue;
         };
-        let recorded: BTreeSet<&str> = recorded.iter().copied().collect();
+        let recorded: BTreeSet<String> = recorded.iter().flat_map(|r| expand(r)).collect();
         for (function, signature) in decls {
-            if !recorded.contains(signature) {
+            if !recorded.contains(*signature) {
                 out.push(format!("{symbol}: {function} is declared as \"{signature}\", which the Rust side does not record (it records {recorded:?})"));
             }
         }

@@ -55,13 +55,13 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo, weighted: bool) ->
 
 // topk_trans(state, value [, capacity int])
 pg_function!(fn topk_trans(fcinfo) sql[
-    "(spacesaving, anyelement) -> spacesaving",
-    "(spacesaving, anyelement, integer) -> spacesaving",
+    "(spacesaving, item) -> spacesaving",
+    "(spacesaving, item, integer) -> spacesaving",
 ] { trans::<Expanded>(fcinfo, false) });
 // topk_trans_weighted(state, value, weight bigint [, capacity int])
 pg_function!(fn topk_trans_weighted(fcinfo) sql[
-    "(spacesaving, anyelement, bigint) -> spacesaving",
-    "(spacesaving, anyelement, bigint, integer) -> spacesaving",
+    "(spacesaving, item, bigint) -> spacesaving",
+    "(spacesaving, item, bigint, integer) -> spacesaving",
 ] { trans::<Expanded>(fcinfo, true) });
 
 // topk_add(sketch, value [, weight bigint]) -> sketch
