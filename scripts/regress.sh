@@ -24,6 +24,18 @@ eval "$(scripts/cluster.sh env | sed 's/^/export /')"
 if [ $# -gt 0 ]; then tests=("$@"); else
     tests=(); for f in tests/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
 fi
+# The coexistence scenario needs the peers beside topk_pg: postgresql-hll (Debian's
+# package, scripts/setup.sh) and Citus TopN and Apache DataSketches, built from
+# ../shared/vendor by scripts/peers.sh; only without ../shared/vendor is it left out.
+if printf '%s\n' "${tests[@]}" | grep -qx coexistence; then
+    rc=0; PG_CONFIG="$PG_CONFIG" scripts/peers.sh >/dev/null || rc=$?
+    if [ $rc = 3 ]; then
+        echo "LEFT OUT coexistence: ../shared/vendor is absent (Citus TopN and DataSketches cannot be built)"
+        kept=(); for t in "${tests[@]}"; do [ "$t" = coexistence ] || kept+=("$t"); done; tests=("${kept[@]}")
+    elif [ $rc != 0 ]; then
+        echo "scripts/peers.sh failed: the coexistence scenario cannot run" >&2; exit 1
+    fi
+fi
 out=$(mktemp -d /tmp/topk_pg_regress_out.XXXXXX)
 passed=0
 failed=()

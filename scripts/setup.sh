@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what topk_pg needs to build and test, skipping what is already there:
-# Debian's PostgreSQL 15 with server headers, clang/libclang (for pgrx's bindgen),
+# Debian's PostgreSQL 15 with server headers, postgresql-hll (the tests run topk_pg beside it), clang/libclang (for pgrx's bindgen),
 # sudo, and cargo-pgrx 0.18.0 initialised for that PostgreSQL. Works as root or as a
 # normal user with sudo.
 set -euo pipefail
 
 PGRX_VERSION=0.18.0
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PACKAGES=(postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo)
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-hll libclang-dev clang sudo)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

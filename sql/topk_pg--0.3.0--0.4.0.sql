@@ -24,6 +24,16 @@
 -- columns; each pipeline is moved over, its windows kept, and the hours of the events its
 -- deltas held are marked for its next run (tests/sql/upgrade_pipeline.sql).
 
+-- The HyperLogLog type is topk_hll from 0.4.0 on (postgresql-hll's type is hll, and Citus
+-- users have it installed, often in public): a rename keeps the type's OID, so every
+-- stored sketch, every column and every pipeline table of it reads on as before.
+ALTER TYPE hll RENAME TO topk_hll;
+ALTER FUNCTION hll_in(cstring) RENAME TO topk_hll_in;
+ALTER FUNCTION hll_out(topk_hll) RENAME TO topk_hll_out;
+ALTER FUNCTION hll_recv(internal) RENAME TO topk_hll_recv;
+ALTER FUNCTION hll_send(topk_hll) RENAME TO topk_hll_send;
+ALTER FUNCTION hll_empty(integer) RENAME TO topk_hll_empty;
+
 -- The 0.3.0 capture of each pipeline (not extension members: created by create_pipeline).
 DO $$
 DECLARE
@@ -918,7 +928,7 @@ BEGIN
             granularity    text NOT NULL,
             window_start   timestamptz NOT NULL,
             window_end     timestamptz NOT NULL,
-            sketch         @extschema@.hll NOT NULL,
+            sketch         @extschema@.topk_hll NOT NULL,
             distinct_count bigint NOT NULL,
             PRIMARY KEY (granularity, window_start));
         CREATE VIEW %1$s.distinct_counts AS
@@ -1184,7 +1194,7 @@ BEGIN
                              CASE WHEN p.weight_column IS NULL THEN '' ELSE format(', e.%I::bigint', p.weight_column) END,
                              p.capacity) END,
             CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)', p.weight_column) END,
-            CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
+            CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.topk_hll'
                  ELSE format('@extschema@.hll_agg(e.%I)', p.distinct_column) END,
             p.source, topk._valid_sql(p, 'e') || ' AND ' || topk._horizon_sql(p, 'e'),
             topk._range_sql(p, 'e', '$3', '$4'), p.name, format(bucket.hour_end, 'hour'))
@@ -1460,7 +1470,7 @@ BEGIN
                 p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
                 events_sql, format(bucket.hour, 'bucket'), bucket.key, format(bucket.hour_end, 'hour'), p.item_type,
                 returning_sql, listed_sql,
-                CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
+                CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.topk_hll'
                      ELSE format('@extschema@.hll_agg(e.%I) FILTER (WHERE %s)', p.distinct_column,
                                  topk._valid_sql(p, 'e')) END)
             INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);
@@ -2653,7 +2663,7 @@ ALTER FUNCTION heavy_hitters_items(heavy_hitters, integer, anyelement) STABLE;
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-               WHERE a.atttypid IN ('hll'::regtype, 'cms'::regtype, 'spacesaving'::regtype, 'heavy_hitters'::regtype)
+               WHERE a.atttypid IN ('topk_hll'::regtype, 'cms'::regtype, 'spacesaving'::regtype, 'heavy_hitters'::regtype)
                  AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm')) THEN
         RAISE NOTICE 'topk_pg 0.4.0 counts items of types other than integers, text, bytea and uuid by their binary form, and domains as their base type'
             USING DETAIL = 'Stored sketches of such items built by 0.3.0 still read, but do not merge with new sketches.',
@@ -2696,15 +2706,15 @@ BEGIN
             ('bytea', 'topk_final', 'heavy_hitters_final')) v(item, topk_final, hh_final)
     LOOP
         EXECUTE format($f$
-            CREATE FUNCTION hll_trans(hll, %1$s) RETURNS hll
+            CREATE FUNCTION hll_trans(topk_hll, %1$s) RETURNS topk_hll
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_trans';
-            CREATE FUNCTION hll_trans(hll, %1$s, integer) RETURNS hll
+            CREATE FUNCTION hll_trans(topk_hll, %1$s, integer) RETURNS topk_hll
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_trans';
             CREATE OR REPLACE AGGREGATE hll_agg(value %1$s) (
-                SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
+                SFUNC = hll_trans, STYPE = topk_hll, FINALFUNC = hll_final,
                 COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE);
             CREATE OR REPLACE AGGREGATE hll_agg(value %1$s, "precision" integer) (
-                SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
+                SFUNC = hll_trans, STYPE = topk_hll, FINALFUNC = hll_final,
                 COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE)$f$, t.item);
         FOREACH params IN ARRAY ARRAY['', ', weight bigint', ', epsilon double precision, delta double precision',
                                       ', weight bigint, epsilon double precision, delta double precision'] LOOP

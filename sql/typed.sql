@@ -32,15 +32,15 @@ BEGIN
             ('bytea', 'topk_final', 'heavy_hitters_final')) v(item, topk_final, hh_final)
     LOOP
         EXECUTE format($f$
-            CREATE FUNCTION hll_trans(hll, %1$s) RETURNS hll
+            CREATE FUNCTION hll_trans(topk_hll, %1$s) RETURNS topk_hll
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_trans';
-            CREATE FUNCTION hll_trans(hll, %1$s, integer) RETURNS hll
+            CREATE FUNCTION hll_trans(topk_hll, %1$s, integer) RETURNS topk_hll
                 IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'hll_trans';
             CREATE OR REPLACE AGGREGATE hll_agg(value %1$s) (
-                SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
+                SFUNC = hll_trans, STYPE = topk_hll, FINALFUNC = hll_final,
                 COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE);
             CREATE OR REPLACE AGGREGATE hll_agg(value %1$s, "precision" integer) (
-                SFUNC = hll_trans, STYPE = hll, FINALFUNC = hll_final,
+                SFUNC = hll_trans, STYPE = topk_hll, FINALFUNC = hll_final,
                 COMBINEFUNC = hll_combine, SSPACE = 16384, PARALLEL = SAFE)$f$, t.item);
         FOREACH params IN ARRAY ARRAY['', ', weight bigint', ', epsilon double precision, delta double precision',
                                       ', weight bigint, epsilon double precision, delta double precision'] LOOP

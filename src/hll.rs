@@ -9,7 +9,7 @@ use pgrx::pg_sys;
 use topk_core::hll::{check_precision, Hll, DEFAULT_PRECISION};
 
 impl_sketch!(Hll, "hll");
-sketch_type_functions!(Hll, hll, "hll");
+sketch_type_functions!(Hll, hll, "topk_hll");
 
 impl crate::item::SketchJson for Hll {
     fn json(&self) -> serde_json::Value {
@@ -45,32 +45,32 @@ unsafe fn trans<B: Backend>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 }
 
 pg_function!(fn hll_trans(fcinfo) sql[
-    "(hll, item) -> hll",
-    "(hll, item, integer) -> hll",
+    "(topk_hll, item) -> topk_hll",
+    "(topk_hll, item, integer) -> topk_hll",
 ] { trans::<Expanded>(fcinfo) });
 
 // hll_add(hll, anyelement) -> hll: NULL value leaves the sketch as it is.
-pg_function!(fn hll_add(fcinfo) sql["(hll, anyelement) -> hll"] { add_scalar::<Hll>(fcinfo) });
+pg_function!(fn hll_add(fcinfo) sql["(topk_hll, anyelement) -> topk_hll"] { add_scalar::<Hll>(fcinfo) });
 
-// hll_empty([precision int]) -> hll
-pg_function!(fn hll_empty(fcinfo) sql["strict (integer) -> hll"] {
+// topk_hll_empty([precision int]) -> topk_hll
+pg_function!(fn hll_empty(fcinfo) sql["strict (integer) -> topk_hll"] {
     sketch_datum(&Hll::new(precision_arg(fcinfo, 0)).or_raise())
 });
 
-pg_function!(fn hll_count(fcinfo) sql["strict (hll) -> bigint"] {
+pg_function!(fn hll_count(fcinfo) sql["strict (topk_hll) -> bigint"] {
     pg_sys::Datum::from(sketch_arg::<Hll>(fcinfo, 0).unwrap().count() as i64)
 });
 
-pg_function!(fn hll_stderr(fcinfo) sql["strict (hll) -> double precision"] {
+pg_function!(fn hll_stderr(fcinfo) sql["strict (topk_hll) -> double precision"] {
     pg_sys::Datum::from(sketch_arg::<Hll>(fcinfo, 0).unwrap().stderr().to_bits())
 });
 
-pg_function!(fn hll_precision(fcinfo) sql["strict (hll) -> integer"] {
+pg_function!(fn hll_precision(fcinfo) sql["strict (topk_hll) -> integer"] {
     pg_sys::Datum::from(sketch_arg::<Hll>(fcinfo, 0).unwrap().precision() as i32)
 });
 
 // hll_count_bounds(hll, confidence float8, OUT lower bigint, OUT upper bigint)
-pg_function!(fn hll_count_bounds(fcinfo) sql["strict (hll, double precision) -> record (bigint, bigint)"] {
+pg_function!(fn hll_count_bounds(fcinfo) sql["strict (topk_hll, double precision) -> record (bigint, bigint)"] {
     let h = sketch_arg::<Hll>(fcinfo, 0).unwrap();
     let confidence = arg_f64(fcinfo, 1).unwrap();
     let (lo, hi) = h.count_bounds(confidence).or_raise();

@@ -139,7 +139,7 @@ BEGIN
                 p.name, p.item_column, weight_sql, p.source, topk._valid_sql(p, 'e'), topk._range_sql(p, 'e', '$2', '$3'),
                 events_sql, format(bucket.hour, 'bucket'), bucket.key, format(bucket.hour_end, 'hour'), p.item_type,
                 returning_sql, listed_sql,
-                CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
+                CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.topk_hll'
                      ELSE format('@extschema@.hll_agg(e.%I) FILTER (WHERE %s)', p.distinct_column,
                                  topk._valid_sql(p, 'e')) END)
             INTO n, m, bad USING cluster, cluster[1], topk.window_end('hour', cluster[cardinality(cluster)], p.time_zone);

@@ -138,7 +138,7 @@ BEGIN
             granularity    text NOT NULL,
             window_start   timestamptz NOT NULL,
             window_end     timestamptz NOT NULL,
-            sketch         @extschema@.hll NOT NULL,
+            sketch         @extschema@.topk_hll NOT NULL,
             distinct_count bigint NOT NULL,
             PRIMARY KEY (granularity, window_start));
         CREATE VIEW %1$s.distinct_counts AS

@@ -63,7 +63,7 @@ BEGIN
                              CASE WHEN p.weight_column IS NULL THEN '' ELSE format(', e.%I::bigint', p.weight_column) END,
                              p.capacity) END,
             CASE WHEN p.weight_column IS NULL THEN 'count(*)' ELSE format('sum(e.%I)', p.weight_column) END,
-            CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.hll'
+            CASE WHEN p.distinct_column IS NULL THEN 'NULL::@extschema@.topk_hll'
                  ELSE format('@extschema@.hll_agg(e.%I)', p.distinct_column) END,
             p.source, topk._valid_sql(p, 'e') || ' AND ' || topk._horizon_sql(p, 'e'),
             topk._range_sql(p, 'e', '$3', '$4'), p.name, format(bucket.hour_end, 'hour'))

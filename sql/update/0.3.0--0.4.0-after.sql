@@ -75,7 +75,7 @@ ALTER FUNCTION heavy_hitters_items(heavy_hitters, integer, anyelement) STABLE;
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-               WHERE a.atttypid IN ('hll'::regtype, 'cms'::regtype, 'spacesaving'::regtype, 'heavy_hitters'::regtype)
+               WHERE a.atttypid IN ('topk_hll'::regtype, 'cms'::regtype, 'spacesaving'::regtype, 'heavy_hitters'::regtype)
                  AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm')) THEN
         RAISE NOTICE 'topk_pg 0.4.0 counts items of types other than integers, text, bytea and uuid by their binary form, and domains as their base type'
             USING DETAIL = 'Stored sketches of such items built by 0.3.0 still read, but do not merge with new sketches.',

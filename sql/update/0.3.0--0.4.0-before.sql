@@ -24,6 +24,16 @@
 -- columns; each pipeline is moved over, its windows kept, and the hours of the events its
 -- deltas held are marked for its next run (tests/sql/upgrade_pipeline.sql).
 
+-- The HyperLogLog type is topk_hll from 0.4.0 on (postgresql-hll's type is hll, and Citus
+-- users have it installed, often in public): a rename keeps the type's OID, so every
+-- stored sketch, every column and every pipeline table of it reads on as before.
+ALTER TYPE hll RENAME TO topk_hll;
+ALTER FUNCTION hll_in(cstring) RENAME TO topk_hll_in;
+ALTER FUNCTION hll_out(topk_hll) RENAME TO topk_hll_out;
+ALTER FUNCTION hll_recv(internal) RENAME TO topk_hll_recv;
+ALTER FUNCTION hll_send(topk_hll) RENAME TO topk_hll_send;
+ALTER FUNCTION hll_empty(integer) RENAME TO topk_hll_empty;
+
 -- The 0.3.0 capture of each pipeline (not extension members: created by create_pipeline).
 DO $$
 DECLARE

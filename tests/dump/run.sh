@@ -85,7 +85,7 @@ SELECT g % 3 AS grp,
        topk_agg('w' || (g * g) % 40) AS top_words,
        heavy_hitters_agg(g % 30) AS hitters
 FROM generate_series(1, 20000) g GROUP BY 1;
-CREATE TABLE more_sketches (id serial PRIMARY KEY, s spacesaving, h hll);
+CREATE TABLE more_sketches (id serial PRIMARY KEY, s spacesaving, h topk_hll);
 INSERT INTO more_sketches (s, h)
 SELECT topk_agg(g % 7), hll_agg(g % 1000) FROM generate_series(1, 500) g;
 

@@ -20,7 +20,7 @@ SELECT try($$SELECT topk_total(('spacesaving:' || encode('\x53018080800414000000
 -- 'C', version 1, epsilon 2.8e-9, delta 0.01: 970,814,939 x 5 counters (36 GB).
 SELECT try($$SELECT cms_total(('cms:' || encode('\x43010000000003c69cde430d283e7b14ae47e17a843fdb75dd39050000000000000000000000'::bytea, 'base64'))::cms)$$) AS cms_claims_36gb;
 -- 'H', version 1, precision 18, dense, and no registers.
-SELECT try($$SELECT hll_count(('hll:' || encode('\x4801120000000001'::bytea, 'base64'))::hll)$$) AS hll_dense_without_registers;
+SELECT try($$SELECT hll_count(('hll:' || encode('\x4801120000000001'::bytea, 'base64'))::topk_hll)$$) AS hll_dense_without_registers;
 
 -- Every truncation and every single-byte change of stored sketches of each type is
 -- either rejected with an ERROR or decodes to a valid sketch; none crashes the server.
@@ -44,16 +44,17 @@ SELECT s.type, m.kind, count(*) AS tried,
        count(*) FILTER (WHERE r = 'ok') AS decoded,
        count(*) FILTER (WHERE r <> 'ok' AND r NOT LIKE '22P03: %' AND r NOT LIKE '22023: %') AS other_errors
 FROM samples s, mutations(s.type, s.t) m,
-     LATERAL try(format('SELECT %s_out(%L::%s)', CASE s.type WHEN 'spacesaving' THEN 'topk' ELSE s.type END, m.sketch, s.type)) r
+     LATERAL try(format('SELECT %s_out(%L::%s)', CASE s.type WHEN 'spacesaving' THEN 'topk' WHEN 'hll' THEN 'topk_hll' ELSE s.type END,
+                        m.sketch, CASE s.type WHEN 'hll' THEN 'topk_hll' ELSE s.type END)) r
 GROUP BY s.type, m.kind ORDER BY 1, 2;
 -- Every truncation is rejected.
 SELECT count(*) AS truncations_accepted
 FROM samples s, mutations(s.type, s.t) m
-WHERE m.kind = 'truncated' AND try(format('SELECT %L::%s', m.sketch, s.type)) = 'ok';
+WHERE m.kind = 'truncated' AND try(format('SELECT %L::%s', m.sketch, CASE s.type WHEN 'hll' THEN 'topk_hll' ELSE s.type END)) = 'ok';
 
 -- A sketch of one type read as another.
 SELECT try($$SELECT (SELECT hll_agg(1))::text::cms$$) AS hll_as_cms,
-       try($$SELECT ('cms:' || substr((SELECT cms_agg(1))::text, 5))::hll$$) AS cms_bytes_as_hll,
+       try($$SELECT ('cms:' || substr((SELECT cms_agg(1))::text, 5))::topk_hll$$) AS cms_bytes_as_hll,
        try($$SELECT ('spacesaving:' || substr((SELECT hll_agg(1))::text, 5))::spacesaving$$) AS hll_bytes_as_spacesaving,
        try($$SELECT (SELECT topk_agg('x'::text))::spacesaving_bigint$$) AS domain_cast_is_allowed,
        try($$SELECT count(*) FROM topk_items((SELECT topk_agg('x'::text))::spacesaving_bigint)$$) AS but_items_check_the_type;

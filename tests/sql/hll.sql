@@ -51,8 +51,8 @@ SELECT hll_precision(m) AS precision, (m::jsonb ->> 'sparse')::bool AS sparse, m
        hll_merge(b, a)::text = one::text AS other_order_too
 FROM (SELECT hll_agg(g, 16) FILTER (WHERE g <= 60) AS a, hll_agg(g, 8) FILTER (WHERE g > 50) AS b, hll_agg(g, 8) AS one
       FROM generate_series(1, 100) g) t, LATERAL (SELECT hll_merge(a, b) AS m) m;
-SELECT hll_precision(hll_merge(hll_empty(10), hll_add(hll_empty(11), 1))) AS precision,
-       hll_count(hll_merge(hll_add(hll_empty(18), 1), hll_add(hll_empty(4), 2))) AS count;
+SELECT hll_precision(hll_merge(topk_hll_empty(10), hll_add(topk_hll_empty(11), 1))) AS precision,
+       hll_count(hll_merge(hll_add(topk_hll_empty(18), 1), hll_add(topk_hll_empty(4), 2))) AS count;
 
 -- Parallel aggregation gives the same sketch as a serial one.
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
@@ -65,7 +65,7 @@ SET max_parallel_workers_per_gather = 0;
 
 -- Text and binary I/O round-trip; JSON for BI tools.
 SELECT hll_agg(g)::text AS small_sketch FROM generate_series(1, 3) g;
-SELECT hll_count('hll:SAEOFAAAAAADhNHh+9vrj5qBAeSVudSKp7TpGcmr3LPA6sW9Dw=='::hll);
+SELECT hll_count('hll:SAEOFAAAAAADhNHh+9vrj5qBAeSVudSKp7TpGcmr3LPA6sW9Dw=='::topk_hll);
 COPY daily TO '/tmp/topk_pg_regress_hll.bin' (FORMAT binary);
 CREATE TABLE daily_copy (LIKE daily);
 COPY daily_copy FROM '/tmp/topk_pg_regress_hll.bin' (FORMAT binary);
@@ -75,17 +75,17 @@ SELECT * FROM hll_count_bounds((SELECT hll_agg(g) FROM generate_series(1, 5) g))
 SELECT lower <= 100000 AND upper >= 100000 AS bounds_hold FROM hll_count_bounds((SELECT hll_agg(g) FROM generate_series(1, 100000) g), 0.99);
 
 -- Scalar add and empty sketches.
-SELECT hll_count(hll_add(hll_add(hll_empty(), 1), 2));
-SELECT hll_count(hll_add(hll_empty(), NULL::int));
-SELECT hll_count(hll_merge(NULL, hll_empty(12)));
+SELECT hll_count(hll_add(hll_add(topk_hll_empty(), 1), 2));
+SELECT hll_count(hll_add(topk_hll_empty(), NULL::int));
+SELECT hll_count(hll_merge(NULL, topk_hll_empty(12)));
 
 -- Errors: clear messages, the session stays usable.
 SELECT hll_agg(g, 3) FROM generate_series(1, 10) g;
 SELECT hll_agg(g, 19) FROM generate_series(1, 10) g;
 SELECT hll_agg(g, NULL) FROM generate_series(1, 10) g;
-SELECT 'garbage'::hll;
-SELECT 'hll:AAAA'::hll;
-SELECT 'hll:SAEOAAAAAAAD'::hll;
-SELECT hll_count_bounds(hll_empty(), 1.5);
-SELECT hll_add(hll_add(hll_empty(), 1), 'x'::text);
+SELECT 'garbage'::topk_hll;
+SELECT 'hll:AAAA'::topk_hll;
+SELECT 'hll:SAEOAAAAAAAD'::topk_hll;
+SELECT hll_count_bounds(topk_hll_empty(), 1.5);
+SELECT hll_add(hll_add(topk_hll_empty(), 1), 'x'::text);
 SELECT 1 AS still_usable;

@@ -71,7 +71,7 @@ SELECT hll_agg(a) FROM unnest('{postgres=r/postgres}'::aclitem[]) a;
 -- dates by their binary form: an ERROR says to build them again.
 CREATE TABLE stored AS
 SELECT ('spacesaving:' || encode('\x5301643a040000020300020a323032362d30312d3035060a323032362d30322d303103'::bytea, 'base64'))::spacesaving AS s,
-       ('hll:' || encode('\x48010a3a0400000002d6f7f9c9fccfccd5a001f198c597be8f8eb636'::bytea, 'base64'))::hll AS h;
+       ('hll:' || encode('\x48010a3a0400000002d6f7f9c9fccfccd5a001f198c597be8f8eb636'::bytea, 'base64'))::topk_hll AS h;
 SELECT rank, item, count FROM stored, topk_items(s, 5, NULL::date);
 SELECT hll_count(h) FROM stored;
 SELECT topk_add(s, date '2026-03-01') FROM stored;
@@ -99,13 +99,13 @@ DROP DATABASE items_latin1;
 CREATE TABLE typed AS
 SELECT 5::smallint AS i2, 5 AS i4, 5::bigint AS i8, 'a'::text AS tx, 'a'::varchar(5) AS vc, 'a'::char(3) AS bp,
        'a'::name AS nm, '00000000-0000-0000-0000-000000000001'::uuid AS u, '\x01'::bytea AS b, 5::pid AS d, 5.0 AS n;
-SELECT (SELECT hll_agg(i2)::text FROM typed) = hll_add(hll_empty(), i2)::text AS hll_smallint,
-       (SELECT hll_agg(i4)::text FROM typed) = hll_add(hll_empty(), i4)::text AS hll_integer,
-       (SELECT hll_agg(i8)::text FROM typed) = hll_add(hll_empty(), i8)::text AS hll_bigint,
-       (SELECT hll_agg(tx)::text FROM typed) = hll_add(hll_empty(), tx)::text AS hll_text,
-       (SELECT hll_agg(vc)::text FROM typed) = hll_add(hll_empty(), vc)::text AS hll_varchar,
-       (SELECT hll_agg(u)::text FROM typed) = hll_add(hll_empty(), u)::text AS hll_uuid,
-       (SELECT hll_agg(b)::text FROM typed) = hll_add(hll_empty(), b)::text AS hll_bytea,
+SELECT (SELECT hll_agg(i2)::text FROM typed) = hll_add(topk_hll_empty(), i2)::text AS hll_smallint,
+       (SELECT hll_agg(i4)::text FROM typed) = hll_add(topk_hll_empty(), i4)::text AS hll_integer,
+       (SELECT hll_agg(i8)::text FROM typed) = hll_add(topk_hll_empty(), i8)::text AS hll_bigint,
+       (SELECT hll_agg(tx)::text FROM typed) = hll_add(topk_hll_empty(), tx)::text AS hll_text,
+       (SELECT hll_agg(vc)::text FROM typed) = hll_add(topk_hll_empty(), vc)::text AS hll_varchar,
+       (SELECT hll_agg(u)::text FROM typed) = hll_add(topk_hll_empty(), u)::text AS hll_uuid,
+       (SELECT hll_agg(b)::text FROM typed) = hll_add(topk_hll_empty(), b)::text AS hll_bytea,
        (SELECT cms_agg(u, 3::bigint)::text FROM typed) = cms_add((SELECT cms_agg(u, 0::bigint) FROM typed), u, 3)::text AS cms_uuid_weighted
 FROM typed;
 SELECT pg_typeof(topk_agg(i2)) AS smallint, pg_typeof(topk_agg(vc)) AS varchar, pg_typeof(topk_agg(bp)) AS char3,

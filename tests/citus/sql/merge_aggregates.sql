@@ -19,7 +19,7 @@ FROM generate_series(1, 30000) g;
 CREATE TABLE events_local AS SELECT * FROM events;
 SELECT count(DISTINCT product) AS products, count(DISTINCT buyer) AS buyers FROM events_local;
 
-CREATE TABLE daily (shop integer, day date, sales bigint, top spacesaving_bigint, buyers hll, freq cms,
+CREATE TABLE daily (shop integer, day date, sales bigint, top spacesaving_bigint, buyers topk_hll, freq cms,
                     hitters heavy_hitters_bigint);
 SELECT create_distributed_table('daily', 'shop', colocate_with => 'events');
 CREATE TABLE daily_local (LIKE daily);

@@ -365,7 +365,7 @@ public class TopkJdbcTest {
 
             // The sketches themselves: text form (type:base64), JSON form, and back as a parameter.
             String[][] sketches = {
-                {"users", "hll"}, {"product_counts", "cms"}, {"top_products", "spacesaving"},
+                {"users", "topk_hll"}, {"product_counts", "cms"}, {"top_products", "spacesaving"},
                 {"top_pages", "spacesaving"}, {"hot_products", "heavy_hitters"}};
             for (String[] sk : sketches) {
                 String col = sk[0], type = sk[1];
