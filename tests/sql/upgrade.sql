@@ -38,6 +38,11 @@ SELECT count(*) AS days, count(*) FILTER (WHERE b.buyers = hll_count(s.buyers) A
                                             AND b.top5 = (SELECT array_agg(item ORDER BY rank) FROM topk_items(s.top, 5))
                                             AND b.hh5 = (SELECT array_agg(item ORDER BY rank) FROM heavy_hitters_items(s.hh, 5))) AS same
 FROM stored s JOIN before b USING (day);
+-- The HyperLogLog type is topk_hll from 0.4.0 on: the stored column and the pipeline's
+-- distinct sketches are of it now, values unchanged.
+SELECT format_type(a.atttypid, NULL) AS stored_column, (SELECT format_type(atttypid, NULL) FROM pg_attribute
+        WHERE attrelid = 'shop.distinct_sketches'::regclass AND attname = 'sketch') AS pipeline_column
+FROM pg_attribute a WHERE a.attrelid = 'stored'::regclass AND a.attname = 'buyers';
 -- ... and merge with sketches built by the new version.
 SELECT hll_count(hll_merge(s.buyers, n.buyers)) AS buyers, cms_total(cms_merge(s.c, n.c)) AS cms_total,
        topk_total(topk_merge(s.top, n.top)) AS topk_total, heavy_hitters_total(heavy_hitters_merge(s.hh, n.hh)) AS hh_total,
