@@ -956,6 +956,29 @@ BEGIN
 
 END $$;
 
+-- A Citus distributed or reference table keeps its rows in shards on the workers,
+-- where the capture cannot run (Citus refuses its triggers): create_pipeline refuses it
+-- up front. Citus' catalog is read only when Citus is there, by a dynamic query: no
+-- dependency on Citus. (A Citus local table is a local table: its pipeline works.)
+CREATE FUNCTION topk._refuse_distributed(source regclass) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    kind text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN;
+    END IF;
+    EXECUTE $q$SELECT CASE WHEN partmethod <> 'n' THEN 'distributed' WHEN repmodel = 't' THEN 'reference' END
+               FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1$q$
+        INTO kind USING source;
+    IF kind IS NOT NULL THEN
+        RAISE EXCEPTION 'topk: table % is a Citus % table: pipelines on distributed tables are not supported yet',
+            source, kind USING ERRCODE = 'feature_not_supported',
+            HINT = 'Build rollups of sketches on the workers with the build aggregates (INSERT INTO a table '
+                   'co-located with the events SELECT … topk_agg(item), hll_agg(user) … GROUP BY, as README.md '
+                   '"Scaling out on Citus" shows), or create the pipeline on a local table.';
+    END IF;
+END $$;
+
 CREATE FUNCTION topk.create_pipeline(
     name            text,
     source          regclass,
@@ -973,7 +996,6 @@ DECLARE
     p topk.pipelines;
     rel record;
     col_type regtype;
-    citus_kind text;
 BEGIN
     -- The name becomes a schema and part of the trigger's name.
     IF create_pipeline.name IS NULL OR create_pipeline.name = '' OR octet_length(create_pipeline.name) > 50 THEN
@@ -996,22 +1018,7 @@ BEGIN
         RAISE EXCEPTION 'topk: must be the owner of table % to create a pipeline on it', create_pipeline.source
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    -- A Citus distributed or reference table keeps its rows in shards on the workers,
-    -- where the capture cannot run (Citus refuses its triggers). Citus' catalog is read
-    -- only when Citus is there, by a dynamic query: no dependency on Citus. (A Citus
-    -- local table is a local table: its pipeline works.)
-    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
-        EXECUTE $q$SELECT CASE WHEN partmethod <> 'n' THEN 'distributed' WHEN repmodel = 't' THEN 'reference' END
-                   FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1$q$
-            INTO citus_kind USING create_pipeline.source;
-        IF citus_kind IS NOT NULL THEN
-            RAISE EXCEPTION 'topk: table % is a Citus % table: pipelines on distributed tables are not supported yet',
-                create_pipeline.source, citus_kind USING ERRCODE = 'feature_not_supported',
-                HINT = 'Build rollups of sketches on the workers with the build aggregates (INSERT INTO a table '
-                       'co-located with the events SELECT … topk_agg(item), hll_agg(user) … GROUP BY, as README.md '
-                       '"Scaling out on Citus" shows), or create the pipeline on a local table.';
-        END IF;
-    END IF;
+    PERFORM topk._refuse_distributed(create_pipeline.source);
 
     p.name := create_pipeline.name;
     p.source := create_pipeline.source;
