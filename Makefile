@@ -1,5 +1,5 @@
 # topk_pg: the usual targets. See README.md.
-.PHONY: demo test install bench bench-sql clean-cluster package doctest fuzz
+.PHONY: demo test install bench bench-sql bench-citus clean-cluster package doctest fuzz
 
 demo:            ## install what is missing, build, start a private cluster, print a dashboard
 	scripts/demo.sh
@@ -16,6 +16,9 @@ bench:           ## criterion benches of the core
 
 bench-sql:       ## the SQL benchmark against count(*), exact SQL and postgresql-hll (ARGS="--smoke" for a quick run)
 	scripts/bench.sh $(ARGS)
+
+bench-citus:     ## the Citus benchmark: bytes shipped to the coordinator, 3-node cluster (ARGS="--smoke" or "--rows N")
+	benches/citus/run.sh $(ARGS)
 
 clean-cluster:   ## stop and remove the demo cluster
 	scripts/cluster.sh destroy

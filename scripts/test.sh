@@ -41,6 +41,8 @@ echo "== crash safety (tests/crash/run.sh)"
 tests/crash/run.sh 2>&1 | tee -a "$log"
 echo "== Citus: a 3-node cluster (tests/citus/run.sh; builds Citus from ../shared/vendor if not installed)"
 tests/citus/run.sh 2>&1 | tee -a "$log"
+echo "== Citus benchmark smoke run (benches/citus/run.sh --smoke: the command must not rot; speed is not checked)"
+benches/citus/run.sh --smoke 2>&1 | tail -30
 echo "== memory limits (tests/memory/run.sh)"
 tests/memory/run.sh 2>&1 | tee -a "$log"
 echo "== logical replication (tests/replication/run.sh)"
