@@ -42,7 +42,7 @@ BEGIN
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
         -- Citus 13.2.2's EXPLAIN ANALYZE of a pushed-down custom aggregate fails on the
-        -- worker: the partial state is a cstring, which its saved result record cannot hold.
+        -- worker (tests/citus/sql/build_aggregates.sql): the partial state is a cstring.
         bytes := 'fails: ' || SQLERRM;
     END;
 END $$;
@@ -128,7 +128,7 @@ SELECT format('| `%s` | %s | %s | %s, %s bytes | %s | %s; %s bytes | %s× |', f.
               round(c.text_bytes::numeric / f.state_bytes, 1))
 FROM figures f JOIN column_rows c ON c.col = f.arg ORDER BY f.ord;
 SELECT DISTINCT E'\n(*) Citus 13.2.2: ' || substr(received, 8)
-       || ' (on the worker: the partial state is a cstring, which the record EXPLAIN ANALYZE saves its result in cannot hold); '
+       || ' (on the worker: EXPLAIN ANALYZE wraps its query in worker_save_query_explain_analyze(...) AS (field_0 cstring), the partial state''s type, which a column definition list cannot have); '
        || 'the partial states are measured instead, by running worker_partial_agg on every shard.'
 FROM figures WHERE received LIKE 'fails:%';
 
