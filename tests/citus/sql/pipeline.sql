@@ -1,7 +1,7 @@
 -- topk.create_pipeline on a Citus coordinator. On a distributed or a reference table it
 -- is refused up front, naming the table (the capture's triggers cannot run on shards:
 -- Citus refuses them), with a hint; on a local table of the coordinator, and on a Citus
--- local table, the pipeline works as on one node (top_1000 of a finished day equals
+-- local table, the pipeline works as on one node (top_5 of a finished day, k = 5, equals
 -- GROUP BY over the events); a table with a pipeline cannot be distributed afterwards
 -- (Citus refuses a table with triggers).
 SET client_min_messages = warning;
