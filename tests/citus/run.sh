@@ -123,11 +123,11 @@ SELECT citus_add_node('127.0.0.1', ${PORTS[1]});
 SELECT citus_add_node('127.0.0.1', ${PORTS[2]});
 -- created on the coordinator, propagated to the workers
 CREATE EXTENSION topk_pg;
--- What the scenarios compare sketches by: hll and cms by their bytes (text form);
+-- What the scenarios compare sketches by: topk_hll and cms by their bytes (text form);
 -- top-K sketches by their items, counts and errors, and their total.
 CREATE SCHEMA scenario;
 CREATE FUNCTION scenario.fingerprint(s anyelement) RETURNS text LANGUAGE sql AS \$\$
-    SELECT CASE WHEN pg_typeof(s) IN ('hll'::regtype, 'cms'::regtype) THEN s::text
+    SELECT CASE WHEN pg_typeof(s) IN ('topk_hll'::regtype, 'cms'::regtype) THEN s::text
                 WHEN s IS NULL THEN NULL
                 WHEN s::text LIKE 'spacesaving:%'
                 THEN (SELECT string_agg(format('%s:%s:%s', item, count, error), ',' ORDER BY item)
