@@ -11,7 +11,7 @@ echo "== update script generated from the sources (scripts/update-script.sh --ch
 scripts/update-script.sh --check
 
 echo "== core tests (cargo test -p topk_core)"
-cargo test -p topk_core --lib --test fuzz_regressions 2>&1 | tee -a "$log"
+cargo test -p topk_core --lib --tests 2>&1 | tee -a "$log"
 
 echo "== fuzz smoke (scripts/fuzz.sh: 20 s per target; the long runs are in docs/fuzzing.md)"
 scripts/fuzz.sh 2>&1 | tee -a "$log"

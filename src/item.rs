@@ -6,7 +6,8 @@
 //! * `smallint`, `integer` and `bigint` values are integers: they hash as their 64-bit
 //!   value, so `5::int4` and `5::int8` are the **same item** in every sketch.
 //! * `text`, `varchar` and `bytea` count by their bytes (collations are not applied:
-//!   'a' and 'A' are different items under any collation).
+//!   'a' and 'A' are different items under any collation); `char(n)` and `name` as their
+//!   text (without trailing blanks, up to the NUL), so they count as text items.
 //! * `uuid` counts by its 16 bytes.
 //! * Any other type counts by its **binary form** (the type's send function), which
 //!   depends on no setting (DateStyle, TimeZone, extra_float_digits, locale) and no
@@ -34,6 +35,11 @@ pub enum ItemReader {
     Int8,
     /// A varlena whose payload is the item (text, varchar, bytea).
     Varlena,
+    /// `char(n)`: its bytes without the trailing blanks, as its cast to text (and the
+    /// text forms of the build aggregates) count it.
+    Bpchar,
+    /// `name`: its bytes up to the first NUL, as its cast to text.
+    Name,
     Uuid,
     /// Any other type, by its canonical binary form.
     Binary { send_fn: pg_sys::Oid, canon: Canon, tag: u32 },
@@ -86,6 +92,8 @@ impl ItemReader {
             pg_sys::INT4OID => ItemReader::Int4,
             pg_sys::INT8OID => ItemReader::Int8,
             pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BYTEAOID => ItemReader::Varlena,
+            pg_sys::BPCHAROID => ItemReader::Bpchar,
+            pg_sys::NAMEOID => ItemReader::Name,
             pg_sys::UUIDOID => ItemReader::Uuid,
             _ => {
                 let send_fn = io_function(base, pg_sys::IOFuncSelector::IOFunc_send).0;
@@ -115,7 +123,7 @@ impl ItemReader {
     pub fn hash_tag(self) -> u32 {
         match self {
             ItemReader::Int2 | ItemReader::Int4 | ItemReader::Int8 => u32::from(pg_sys::INT8OID),
-            ItemReader::Varlena => u32::from(pg_sys::TEXTOID),
+            ItemReader::Varlena | ItemReader::Bpchar | ItemReader::Name => u32::from(pg_sys::TEXTOID),
             ItemReader::Uuid => u32::from(pg_sys::UUIDOID),
             ItemReader::Binary { tag, .. } => tag,
         }
@@ -129,6 +137,15 @@ impl ItemReader {
             ItemReader::Int4 => ItemRef::Int(d.value() as i32 as i64),
             ItemReader::Int8 => ItemRef::Int(d.value() as i64),
             ItemReader::Varlena => ItemRef::Bytes(Cow::Borrowed(check_len(varlena_bytes(d)))),
+            ItemReader::Bpchar => {
+                let b = varlena_bytes(d);
+                let n = b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+                ItemRef::Bytes(Cow::Borrowed(check_len(&b[..n])))
+            }
+            ItemReader::Name => {
+                let b = std::slice::from_raw_parts(d.cast_mut_ptr::<u8>(), pg_sys::NAMEDATALEN as usize);
+                ItemRef::Bytes(Cow::Borrowed(&b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]))
+            }
             ItemReader::Uuid => ItemRef::Bytes(Cow::Borrowed(std::slice::from_raw_parts(d.cast_mut_ptr::<u8>(), 16))),
             ItemReader::Binary { send_fn, canon, .. } => ItemRef::Bytes(Cow::Owned(binary_form(send_fn, canon, d))),
         }

@@ -453,9 +453,10 @@ pub unsafe fn merge_pair<S: Sketch>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys:
     }
 }
 
-/// Defines the type-independent SQL functions of one sketch type; `$p` is the SQL
-/// name prefix (`hll` gives `hll_in`, `hll_out`, `hll_recv`, `hll_send`, `hll_to_json`,
-/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`), `$t` the SQL type and
+/// Defines the type-independent SQL functions of one sketch type; `$p` is the symbol
+/// prefix (`hll` gives the C symbols `hll_in`, `hll_out`, `hll_recv`, `hll_send`, `hll_to_json`,
+/// `hll_merge`, `hll_merge_trans`, `hll_combine`, `hll_final`; the SQL names may differ,
+/// e.g. `topk_hll_in`, see sql/hll.sql), `$t` the SQL type and
 /// `$v` its typed variants (domains over it that `merge`, `merge_trans` and `final`
 /// are also declared for).
 #[macro_export]

@@ -46,8 +46,8 @@ fn hll_int4_and_int8_are_the_same_item() {
 #[pg_test]
 fn round_trips_are_byte_for_byte() {
     for (t, send, agg) in [
-        ("hll", "hll_send", "hll_agg(g)"),
-        ("hll", "hll_send", "hll_agg(g % 10)"),
+        ("topk_hll", "topk_hll_send", "hll_agg(g)"),
+        ("topk_hll", "topk_hll_send", "hll_agg(g % 10)"),
         ("cms", "cms_send", "cms_agg(g % 1000)"),
         ("spacesaving", "topk_send", "topk_agg(g % 5000, 1000)::spacesaving"),
         ("spacesaving", "topk_send", "topk_agg((g % 50)::text)::spacesaving"),

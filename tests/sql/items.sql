@@ -104,9 +104,13 @@ SELECT (SELECT hll_agg(i2)::text FROM typed) = hll_add(topk_hll_empty(), i2)::te
        (SELECT hll_agg(i8)::text FROM typed) = hll_add(topk_hll_empty(), i8)::text AS hll_bigint,
        (SELECT hll_agg(tx)::text FROM typed) = hll_add(topk_hll_empty(), tx)::text AS hll_text,
        (SELECT hll_agg(vc)::text FROM typed) = hll_add(topk_hll_empty(), vc)::text AS hll_varchar,
+       (SELECT hll_agg(bp)::text FROM typed) = hll_add(topk_hll_empty(), bp)::text AS hll_char3,
+       (SELECT hll_agg(nm)::text FROM typed) = hll_add(topk_hll_empty(), nm)::text AS hll_name,
        (SELECT hll_agg(u)::text FROM typed) = hll_add(topk_hll_empty(), u)::text AS hll_uuid,
        (SELECT hll_agg(b)::text FROM typed) = hll_add(topk_hll_empty(), b)::text AS hll_bytea,
-       (SELECT cms_agg(u, 3::bigint)::text FROM typed) = cms_add((SELECT cms_agg(u, 0::bigint) FROM typed), u, 3)::text AS cms_uuid_weighted
+       (SELECT cms_agg(u, 3::bigint)::text FROM typed) = cms_add((SELECT cms_agg(u, 0::bigint) FROM typed), u, 3)::text AS cms_uuid_weighted,
+       (SELECT topk_estimate((SELECT topk_agg(bp) FROM typed), bp) FROM typed) AS topk_char3_estimate,
+       (SELECT cms_estimate((SELECT cms_agg(nm) FROM typed), nm) FROM typed) AS cms_name_estimate
 FROM typed;
 SELECT pg_typeof(topk_agg(i2)) AS smallint, pg_typeof(topk_agg(vc)) AS varchar, pg_typeof(topk_agg(bp)) AS char3,
        pg_typeof(topk_agg(nm)) AS name, pg_typeof(topk_agg(d)) AS domain, pg_typeof(topk_agg(u)) AS uuid,

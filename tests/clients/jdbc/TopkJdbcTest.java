@@ -363,13 +363,14 @@ public class TopkJdbcTest {
                 }
             });
 
-            // The sketches themselves: text form (type:base64), JSON form, and back as a parameter.
+            // The sketches themselves: text form (kind:base64), JSON form, and back as a parameter
+            // of the SQL type (the HyperLogLog type is topk_hll, its text and JSON say hll).
             String[][] sketches = {
-                {"users", "topk_hll"}, {"product_counts", "cms"}, {"top_products", "spacesaving"},
-                {"top_pages", "spacesaving"}, {"hot_products", "heavy_hitters"}};
+                {"users", "topk_hll", "hll"}, {"product_counts", "cms", "cms"}, {"top_products", "spacesaving", "spacesaving"},
+                {"top_pages", "spacesaving", "spacesaving"}, {"hot_products", "heavy_hitters", "heavy_hitters"}};
             for (String[] sk : sketches) {
-                String col = sk[0], type = sk[1];
-                check(type + " (" + col + ") as text, as JSON, and back as a parameter", () -> {
+                String col = sk[0], sqlType = sk[1], type = sk[2];
+                check(sqlType + " (" + col + ") as text, as JSON, and back as a parameter", () -> {
                     String text;
                     try (Statement s = c.createStatement();
                          ResultSet rs = s.executeQuery("SELECT " + col + ", " + col + "::text, " + col + "::jsonb, "
@@ -388,7 +389,7 @@ public class TopkJdbcTest {
                     }
                     // The text form goes back in as a parameter (as text, cast) and compares equal.
                     try (PreparedStatement ps = c.prepareStatement(
-                            "SELECT ?::" + type + "::text = " + col + "::text FROM sketches")) {
+                            "SELECT ?::" + sqlType + "::text = " + col + "::text FROM sketches")) {
                         ps.setString(1, text);
                         try (ResultSet rs = ps.executeQuery()) {
                             rs.next();
@@ -406,7 +407,7 @@ public class TopkJdbcTest {
                     hll = rs.getString(1);
                     ss = rs.getString(2);
                 }
-                try (PreparedStatement ps = c.prepareStatement("SELECT hll_count(?::hll), topk_estimate(?::spacesaving, ?::bigint)")) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT hll_count(?::topk_hll), topk_estimate(?::spacesaving, ?::bigint)")) {
                     ps.setString(1, hll);
                     ps.setString(2, ss);
                     ps.setLong(3, 1L);
