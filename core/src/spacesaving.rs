@@ -89,15 +89,17 @@
 //! `format.rs` the stored form (cut, encode, decode, text, JSON); `tests.rs` and
 //! `format_tests.rs` their tests.
 
-use crate::codec::{from_text, to_text, Reader, Writer, MAX_SKETCH_BYTES};
+use crate::codec::{from_text, to_text, Reader, Writer};
 use crate::error::{Result, SketchError};
 use crate::hash::{hash_bytes, hash_i64};
 use std::cmp::Ordering;
 use std::fmt;
 
+mod bits;
 mod format;
 #[cfg(test)]
 mod format_tests;
+mod format_v2;
 mod merge;
 mod read;
 mod resize;
@@ -107,11 +109,21 @@ mod tests;
 mod update;
 
 pub const MAGIC: u8 = b'S';
-pub const VERSION: u8 = 1;
+/// Version written (version 1 still reads).
+pub const VERSION: u8 = 2;
 pub const TEXT_PREFIX: &str = "spacesaving";
 /// Counters of a stored sketch by default: a sketch of bigint items drawn from
 /// 1..1,000,000 stays under 64 KB.
 pub const DEFAULT_CAPACITY: u32 = 12_000;
+/// Stored bytes of a sketch of byte items at capacities up to the default.
+pub const STORED_BYTES_MIN_BUDGET: usize = 64_000;
+
+/// Most bytes the stored form of a sketch of byte items takes: 64,000, and 16/3 bytes a
+/// counter above the default capacity. The cut keeps the largest counters that fit.
+pub fn stored_bytes_budget(capacity: u32) -> usize {
+    STORED_BYTES_MIN_BUDGET.max(capacity as usize * 16 / 3)
+}
+
 /// Largest capacity: its working table takes 1 GB.
 pub const MAX_CAPACITY: u32 = 1 << 23;
 /// An item as JSON: integers as numbers, UTF-8 byte strings without NUL as strings,

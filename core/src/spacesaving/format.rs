@@ -1,13 +1,60 @@
 //! The stored form: the cut to `capacity`, encoding, decoding and validating (the format
 //! is in the module documentation of `spacesaving`), text and JSON.
 
+use super::format_v2::read_entries_v2;
 use super::*;
 
 impl SpaceSaving {
-    /// The counters a stored sketch keeps (at most `capacity`, and few enough to stay
-    /// under the format's size limit), sorted by item, and the threshold raised by the
-    /// largest dropped count.
+    /// The counters a stored sketch keeps, sorted by item, and the threshold raised by
+    /// the largest dropped count: at most `capacity` counters, and for byte items the
+    /// largest ones whose stored form fits [`stored_bytes_budget`].
     pub(super) fn cut(&self) -> (Vec<Counter>, u64) {
+        let (v, t, _) = self.cut_encoded(false);
+        (v, t)
+    }
+
+    /// [`cut`](Self::cut), and its stored form when `encode` is set or the byte budget
+    /// needed it.
+    pub(super) fn cut_encoded(&self, encode: bool) -> (Vec<Counter>, u64, Option<Vec<u8>>) {
+        let (mut v, mut threshold) = self.cut_to_capacity();
+        let (kind, arena) = (self.kind, &self.arena);
+        if kind != ItemKind::Bytes {
+            let bytes = encode.then(|| self.encode_v2(&v, threshold));
+            return (v, threshold, bytes);
+        }
+        let budget = stored_bytes_budget(self.capacity);
+        let rank = |a: &Counter, b: &Counter| {
+            b.count
+                .cmp(&a.count)
+                .then(b.lower.cmp(&a.lower))
+                .then_with(|| cmp_keys(kind, arena, a.key, b.key))
+        };
+        let bytes = self.encode_v2(&v, threshold);
+        if bytes.len() <= budget {
+            return (v, threshold, Some(bytes));
+        }
+        // Keep the largest counters that fit: drop from the smallest, in proportion to
+        // the excess, until the stored form fits (a few rounds).
+        v.sort_unstable_by(rank);
+        let mut keep = v.len();
+        let mut len = bytes.len();
+        loop {
+            keep = (keep as u128 * budget as u128 / len as u128).min(keep as u128 - 1) as usize;
+            let t = threshold.max(v[keep..].iter().map(|c| c.count).max().unwrap_or(0));
+            let mut kept = v[..keep].to_vec();
+            kept.sort_unstable_by(|a, b| cmp_keys(kind, arena, a.key, b.key));
+            let bytes = self.encode_v2(&kept, t);
+            if bytes.len() <= budget || keep == 0 {
+                threshold = t;
+                return (kept, threshold, Some(bytes));
+            }
+            len = bytes.len();
+        }
+    }
+
+    /// The `capacity` largest counters, sorted by item, and the threshold raised by the
+    /// largest dropped count.
+    pub(super) fn cut_to_capacity(&self) -> (Vec<Counter>, u64) {
         let mut v = self.counters();
         let mut threshold = self.threshold;
         let (kind, arena) = (self.kind, &self.arena);
@@ -22,24 +69,6 @@ impl SpaceSaving {
             v.select_nth_unstable_by(cap, rank);
             threshold = threshold.max(v[cap..].iter().map(|c| c.count).max().unwrap_or(0));
             v.truncate(cap);
-        }
-        if kind == ItemKind::Bytes {
-            // Each entry takes at most its key, two 10-byte varints and a length.
-            let budget = MAX_SKETCH_BYTES - 64;
-            let need: usize = v.iter().map(|c| (c.key & 0xffff_ffff) as usize + 30).sum();
-            if need > budget {
-                v.sort_unstable_by(rank);
-                let mut used = 0;
-                let keep = v
-                    .iter()
-                    .position(|c| {
-                        used += (c.key & 0xffff_ffff) as usize + 30;
-                        used > budget
-                    })
-                    .unwrap_or(v.len());
-                threshold = threshold.max(v[keep..].iter().map(|c| c.count).max().unwrap_or(0));
-                v.truncate(keep);
-            }
         }
         v.sort_unstable_by(|a, b| cmp_keys(kind, arena, a.key, b.key));
         (v, threshold)
@@ -76,8 +105,14 @@ impl SpaceSaving {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let (v, t) = self.cut();
-        let mut w = Writer::with_header(MAGIC, VERSION);
+        self.cut_encoded(true).2.expect("encoded")
+    }
+
+    /// The version-1 form (topk_pg 0.3 and earlier; kept for tests and fuzz seeds).
+    #[doc(hidden)]
+    pub fn to_bytes_v1(&self) -> Vec<u8> {
+        let (v, t) = self.cut_to_capacity();
+        let mut w = Writer::with_header(MAGIC, 1);
         w.varint(self.capacity as u64);
         w.u32(self.item_type);
         w.u8(self.kind as u8);
@@ -124,7 +159,7 @@ impl SpaceSaving {
 
     pub fn from_bytes(buf: &[u8]) -> Result<Self> {
         let (mut r, version) = Reader::open(buf, MAGIC, "topk sketch")?;
-        if version != VERSION {
+        if version != 1 && version != VERSION {
             return Err(r
                 .err(&format!("unsupported format version {version}"))
                 .with_hint("The sketch was written by a newer topk_pg; update the extension."));
@@ -149,7 +184,13 @@ impl SpaceSaving {
         if t > total {
             return Err(r.err("threshold larger than the total"));
         }
-        let n = r.count(2)?;
+        // An entry takes at least 2 bytes in version 1 and 2 bits in version 2.
+        let n = r.varint()?;
+        let room = if version == 1 { r.remaining() as u64 / 2 } else { r.remaining() as u64 * 4 };
+        if n > room {
+            return Err(r.err("element count larger than the data"));
+        }
+        let n = n as usize;
         if n > cap as usize {
             return Err(r.err("more counters than the capacity"));
         }
@@ -161,11 +202,18 @@ impl SpaceSaving {
         {
             return Err(r.err("item kind, counters and total disagree"));
         }
-        let mut cur = Cursor {
-            buf: r.bytes(r.remaining())?,
-            pos: 0,
-        };
-        let frozen = read_entries(&mut s, &mut cur, n, t, total).map_err(corrupt)?;
+        let rest = r.bytes(r.remaining())?;
+        let frozen = if version == 1 {
+            read_entries(&mut s, &mut Cursor::new(rest), n, t, total)
+        } else if n == 0 {
+            if rest.is_empty() { Ok(Vec::new()) } else { Err("trailing bytes") }
+        } else if s.kind == ItemKind::Bytes && buf.len() > stored_bytes_budget(s.capacity) {
+            // It would be stored cut: not the form the encoder writes.
+            Err("larger than the stored size budget")
+        } else {
+            read_entries_v2(&mut s, rest, n, t, total)
+        }
+        .map_err(corrupt)?;
         r.finish()?;
         s.total = total;
         s.threshold = t;
@@ -248,9 +296,16 @@ pub(super) struct Cursor<'a> {
     pos: usize,
 }
 
-type Small<T> = std::result::Result<T, &'static str>;
+pub(super) type Small<T> = std::result::Result<T, &'static str>;
 
 impl<'a> Cursor<'a> {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+    /// The bytes not read yet.
+    pub(super) fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
     /// A LEB128 value of up to 64 bits, in its shortest form (see `codec`).
     #[inline(always)]
     pub(super) fn varint(&mut self) -> Small<u64> {

@@ -120,16 +120,21 @@ pub(super) fn round_trip(s: &SpaceSaving) -> SpaceSaving {
 
 /// 10M Zipf events over 1M ids: one pass and 30 merged "daily" sketches.
 pub(super) fn accuracy(skew: f64, seed: u64) -> (usize, usize, usize) {
+    accuracy_at(skew, seed, DEFAULT_CAPACITY)
+}
+
+/// [`accuracy`] at a capacity.
+pub(super) fn accuracy_at(skew: f64, seed: u64, cap: u32) -> (usize, usize, usize) {
     const N: usize = 1_000_000;
     const EVENTS: usize = 10_000_000;
     const DAYS: usize = 30;
     let z = Zipf::new(N, skew, seed);
     let mut rng = Rng(seed ^ 0xdead_beef);
     let mut exact = vec![0u64; N + 1];
-    let mut whole = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
-    let mut merged = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+    let mut whole = SpaceSaving::new(cap).unwrap();
+    let mut merged = SpaceSaving::new(cap).unwrap();
     let per_day = EVENTS / DAYS + 1;
-    let mut day = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+    let mut day = SpaceSaving::new(cap).unwrap();
     let mut max_day_size = 0;
     for i in 0..EVENTS {
         let v = z.sample(&mut rng);
@@ -141,7 +146,7 @@ pub(super) fn accuracy(skew: f64, seed: u64) -> (usize, usize, usize) {
             let b = day.to_bytes();
             max_day_size = max_day_size.max(b.len());
             merged.merge(&SpaceSaving::from_bytes(&b).unwrap()).unwrap();
-            day = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+            day = SpaceSaving::new(cap).unwrap();
         }
     }
     assert_eq!(merged.total(), EVENTS as u64);
@@ -165,7 +170,7 @@ pub(super) fn accuracy(skew: f64, seed: u64) -> (usize, usize, usize) {
     let (r1, r2) = (recall(&stored), recall(&merged));
     let g = |s: &SpaceSaving, n: usize| s.top(n).iter().filter(|e| e.guaranteed).count();
     eprintln!(
-        "s={skew}: one pass: {} bytes, {} counters, threshold {}, recall@1000 {r1}, guaranteed@100 {} @1000 {}; \
+        "s={skew} capacity {cap}: one pass: {} bytes, {} counters, threshold {}, recall@1000 {r1}, guaranteed@100 {} @1000 {}; \
          merged 30 days (day sketches up to {} bytes): {} bytes, threshold {}, recall@1000 {r2}, guaranteed@100 {} @1000 {}",
         bytes.len(),
         stored.len(),
@@ -465,16 +470,24 @@ pub(super) fn byte_items() {
 
 #[test]
 pub(super) fn long_byte_items_bound_memory() {
-    // 64 KB keys: the arena budget triggers cuts before the counter limit does.
+    // 16 KB keys: the arena budget triggers cuts before the counter limit does, and the
+    // stored form keeps the largest counters that fit its byte budget (3 of them).
     let mut s = SpaceSaving::new(4).unwrap();
-    let mut key = vec![0u8; 64 << 10];
-    for i in 0..2000u32 {
+    let mut key = vec![0u8; 16 << 10];
+    for i in 0..3000u32 {
         key[..4].copy_from_slice(&(i % 700).to_le_bytes());
         s.update_bytes(&key, hash_bytes(&key), 1).unwrap();
         assert!(s.arena.len() <= ARENA_BUDGET + key.len());
     }
     assert!(s.threshold() > 0);
-    assert_eq!(round_trip(&s).len(), 4);
+    let b = s.to_bytes();
+    assert!(b.len() <= stored_bytes_budget(4), "{} bytes", b.len());
+    let d = round_trip(&s);
+    assert_eq!(d.len(), 3);
+    // The dropped counter raised the threshold; the kept ones are the largest.
+    let dropped = s.top(4)[3].count;
+    assert!(d.threshold() >= dropped);
+    assert_eq!(d.top(3), s.top(3));
 }
 
 #[test]
@@ -722,4 +735,15 @@ pub(super) fn batched_updates_equal_single_updates() {
         batched.update_ints(chunk).unwrap();
     }
     assert_eq!(one.to_bytes(), batched.to_bytes());
+}
+
+#[test]
+#[ignore]
+fn experiment_capacity() {
+    for cap in [2000u32, 3000, 4000, 5000] {
+        for (skew, seed) in [(0.8, 8), (1.1, 11)] {
+            let (r1, r2, size) = accuracy_at(skew, seed, cap);
+            eprintln!("EXP cap {cap} s {skew}: {r1} {r2} {size}");
+        }
+    }
 }
