@@ -103,6 +103,8 @@ mod format_v2;
 mod merge;
 mod read;
 mod resize;
+#[cfg(test)]
+mod size_tests;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -121,6 +121,13 @@ impl Out {
         self.files += 1;
         self.bytes += data.len();
     }
+    /// The stored form of an older format version as a seed of the bytes and text
+    /// targets of `name`; returns it.
+    fn older(&mut self, name: &str, seed: &str, b: &[u8]) -> Vec<u8> {
+        self.write(&format!("{name}_bytes"), seed, b);
+        self.write(&format!("{name}_text"), seed, topk_core::codec::to_text(name, b).as_bytes());
+        b.to_vec()
+    }
     /// A sketch as a seed of its bytes and text targets; returns its bytes.
     fn sketch<S: Sketch>(&mut self, name: &str, s: &S) -> Vec<u8> {
         let b = s.encode();
@@ -190,6 +197,13 @@ fn main() {
         out.sketch("cap64-bytes-few", &ss_bytes(64, 30, 40)),
         out.sketch("cap12000-empty", &SpaceSaving::new(12_000).unwrap()),
     ];
+    // spacesaving format 1 (topk_pg 0.3), as that version wrote it: still read, written
+    // in format 2.
+    let s1 = [
+        out.older("spacesaving", "v1-cap200-int", &ss_int(200, 20_000, 3_000, 23).to_bytes_v1()),
+        out.older("spacesaving", "v1-cap8-bytes", &ss_bytes(8, 500, 100).to_bytes_v1()),
+        out.older("spacesaving", "v1-cap4-int-extremes", &big.to_bytes_v1()),
+    ];
     // heavy_hitters: empty, int and byte items, a default-size one.
     let k = [
         out.sketch("k1-empty", &HeavyHitters::new(1, 0.5, 0.5).unwrap()),
@@ -222,6 +236,9 @@ fn main() {
         ("ss-bytes-bytes", &s[6], &s[6]),
         ("ss-extremes", &s[5], &s[5]),
         ("ss-cap-mismatch", &s[2], &s[3]),
+        ("ss-v1-v2", &s1[0], &s[4]),
+        ("ss-v1-bytes-v2", &s1[1], &s[6]),
+        ("ss-v1-v1", &s1[2], &s1[2]),
         ("hh-int-int", &k[2], &k[2]),
         ("hh-bytes-bytes", &k[3], &k[3]),
         ("hh-k2", &k[1], &k[1]),
