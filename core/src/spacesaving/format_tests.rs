@@ -285,12 +285,15 @@ fn byte_items_fit_the_stored_budget() {
     assert_eq!(budget, 106_666);
     assert!(b.len() <= budget && b.len() > budget * 9 / 10, "{} bytes", b.len());
     let d = SpaceSaving::from_bytes(&b).unwrap();
+    eprintln!("long byte items: {} bytes stored, {} of {} counters kept, threshold {}", b.len(), d.len(), s.len().min(20_000), d.threshold());
     assert!(d.len() < 20_000);
     assert_eq!(d.to_bytes(), b);
     // The kept counters are the largest; the dropped ones are under the threshold.
     let all = s.top(usize::MAX);
     assert_eq!(d.top(d.len()), all[..d.len()].to_vec());
     assert!(all[d.len()].count <= d.threshold());
+    // The threshold stays at most N / (counters kept).
+    assert!(d.threshold() * d.len() as u64 <= d.total(), "threshold {} counters {} total {}", d.threshold(), d.len(), d.total());
     // A hand-built version-2 sketch over the budget is refused (it would re-encode cut).
     let mut big = s.clone();
     big.capacity = 20_000;
