@@ -80,6 +80,21 @@ fn ss_bytes(cap: u32, events: u64, ids: u64) -> SpaceSaving {
     s
 }
 
+/// `h`'s stored form with its candidates in spacesaving format 1, as topk_pg 0.3 wrote it.
+fn hh_v1_candidates(h: &HeavyHitters) -> Vec<u8> {
+    use topk_core::codec::{Reader, Writer};
+    let b = h.to_bytes();
+    let (mut r, version) = Reader::open(&b, topk_core::heavy_hitters::MAGIC, "heavy_hitters").unwrap();
+    let k = r.varint().unwrap();
+    let candidates = SpaceSaving::from_bytes(r.blob().unwrap()).unwrap();
+    let cms = r.blob().unwrap();
+    let mut w = Writer::with_header(topk_core::heavy_hitters::MAGIC, version);
+    w.varint(k);
+    w.blob(&candidates.to_bytes_v1());
+    w.blob(cms);
+    w.finish()
+}
+
 fn hh_int(k: u32, eps: f64, delta: f64, events: u64, item_type: u32) -> HeavyHitters {
     let mut h = HeavyHitters::new(k, eps, delta).unwrap();
     h.set_item_type(item_type);
@@ -212,6 +227,10 @@ fn main() {
         out.sketch("k5-bytes", &hh_bytes(5, 400)),
         out.sketch("k100-default-cms", &hh_int(100, 0.001, 0.01, 2_000, 23)),
     ];
+    let k1 = [
+        out.older("heavy_hitters", "v1-candidates-k10-int", &hh_v1_candidates(&hh_int(10, 0.05, 0.1, 3_000, 20))),
+        out.older("heavy_hitters", "v1-candidates-k5-bytes", &hh_v1_candidates(&hh_bytes(5, 400))),
+    ];
 
     // merge: pairs of the same type (compatible and not), and of different types.
     let pairs: Vec<(&str, &[u8], &[u8])> = vec![
@@ -242,6 +261,8 @@ fn main() {
         ("hh-int-int", &k[2], &k[2]),
         ("hh-bytes-bytes", &k[3], &k[3]),
         ("hh-k2", &k[1], &k[1]),
+        ("hh-v1-candidates-v2", &k1[0], &k[2]),
+        ("hh-v1-candidates-bytes", &k1[1], &k1[1]),
         ("hh-empty-k1", &k[0], &k[0]),
         ("mixed-hll-cms", &h[2], &c[1]),
         ("mixed-ss-hh", &s[2], &k[2]),

@@ -90,15 +90,17 @@ impl Orders {
     /// values whose bits from k up are all ones). A function of the values alone, so
     /// the decoder recomputes it and refuses any other order.
     pub(super) fn best(&self) -> u8 {
+        // Orders above the largest bit length only cost more (k + 1 bits a value).
+        let Some(hi) = self.hist.iter().rposition(|&h| h > 0) else {
+            return 0;
+        };
+        let lo = self.hist.iter().position(|&h| h > 0).unwrap_or(0);
         let mut best = (u128::MAX, 0u8);
-        for k in 0..=MAX_K as usize {
+        for k in 0..=hi.min(MAX_K as usize) {
             let mut cost: u128 = 0;
-            for (b, &h) in self.hist.iter().enumerate() {
-                if h == 0 {
-                    continue;
-                }
+            for b in lo..=hi {
                 let per = if b <= k { k + 1 } else { 2 * b - k - 1 };
-                cost += h as u128 * per as u128;
+                cost += self.hist[b] as u128 * per as u128;
             }
             if cost < best.0 {
                 best = (cost, k as u8);

@@ -105,7 +105,10 @@ impl SpaceSaving {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.cut_encoded(true).2.expect("encoded")
+        match self.cut_encoded(true) {
+            (_, _, Some(b)) => b,
+            (v, t, None) => self.encode_v2(&v, t),
+        }
     }
 
     /// The version-1 form (topk_pg 0.3 and earlier; kept for tests and fuzz seeds).

@@ -307,3 +307,36 @@ fn byte_items_fit_the_stored_budget() {
     assert!(over.len() > budget);
     assert!(SpaceSaving::from_bytes(&over).is_err());
 }
+
+/// A heavy_hitters sketch of topk_pg 0.3 (its candidates in format 1) with the same
+/// candidates as one with format 2 inside: the bytes of `h` with the candidates in
+/// format 1.
+pub(super) fn heavy_hitters_with_v1_candidates(h: &[u8]) -> Vec<u8> {
+    use crate::codec::Reader;
+    let (mut r, version) = Reader::open(h, crate::heavy_hitters::MAGIC, "heavy_hitters").unwrap();
+    let k = r.varint().unwrap();
+    let candidates = SpaceSaving::from_bytes(r.blob().unwrap()).unwrap();
+    let cms = r.blob().unwrap();
+    let mut w = Writer::with_header(crate::heavy_hitters::MAGIC, version);
+    w.varint(k);
+    w.blob(&candidates.to_bytes_v1());
+    w.blob(cms);
+    w.finish()
+}
+
+#[test]
+fn heavy_hitters_with_format_1_candidates_still_read() {
+    use crate::heavy_hitters::HeavyHitters;
+    let mut h = HeavyHitters::new(10, 0.01, 0.01).unwrap();
+    let mut rng = Rng(12);
+    for _ in 0..20_000 {
+        let v = (rng.below(2000) * rng.below(2000) / 2000) as i64;
+        h.update_int(v, hash_i64(v), 1).unwrap();
+    }
+    let now = h.to_bytes();
+    let old = heavy_hitters_with_v1_candidates(&now);
+    assert_ne!(old, now);
+    let d = HeavyHitters::from_bytes(&old).unwrap();
+    assert_eq!(d.to_bytes(), now);
+    assert_eq!(d.top(usize::MAX), HeavyHitters::from_bytes(&now).unwrap().top(usize::MAX));
+}
