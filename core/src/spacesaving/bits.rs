@@ -110,6 +110,44 @@ impl Orders {
     }
 }
 
+/// Checks, value by value, that an order read from a sketch is the one [`Orders::best`]
+/// chooses, without a histogram: the estimated size of a value of bit length b at order
+/// k is b + |k - (b - 1)|, convex in k, so the best order is the lower median of
+/// max(b - 1, 0) (capped at [`MAX_K`]), and k is it exactly when at least half the
+/// values have b <= k + 1 (unless k = MAX_K) and fewer than half have b <= k (unless
+/// k = 0).
+pub(super) struct OrderCheck {
+    k: u32,
+    /// 2^k and 2^(k+1): a value has bit length <= k exactly when it is below 2^k.
+    lim0: u128,
+    lim1: u128,
+    n: u64,
+    /// Values of bit length <= k, and <= k + 1.
+    c0: u64,
+    c1: u64,
+}
+
+impl OrderCheck {
+    pub(super) fn new(k: u8) -> Self {
+        OrderCheck { k: k as u32, lim0: 1 << k, lim1: 1 << (k + 1), n: 0, c0: 0, c1: 0 }
+    }
+    #[inline(always)]
+    pub(super) fn add64(&mut self, v: u64) {
+        self.n += 1;
+        self.c0 += ((v as u128) < self.lim0) as u64;
+        self.c1 += ((v as u128) < self.lim1) as u64;
+    }
+    #[inline(always)]
+    pub(super) fn add(&mut self, v: u128) {
+        self.n += 1;
+        self.c0 += (v < self.lim0) as u64;
+        self.c1 += (v < self.lim1) as u64;
+    }
+    pub(super) fn ok(&self) -> bool {
+        (self.k == MAX_K as u32 || 2 * self.c1 >= self.n) && (self.k == 0 || 2 * self.c0 < self.n)
+    }
+}
+
 pub(super) type Small<T> = std::result::Result<T, &'static str>;
 
 /// Reads a bit stream; never past its end.
@@ -166,6 +204,19 @@ impl<'a> BitReader<'a> {
         }
         Ok(v)
     }
+    /// [`eg`](Self::eg) of a value that must fit 64 bits.
+    #[inline(always)]
+    pub(super) fn eg64(&mut self, k: u8) -> Small<u64> {
+        let p = self.peek();
+        let zeros = p.trailing_zeros();
+        let m = zeros + k as u32;
+        if zeros + 1 + m <= 57 {
+            let low = (p >> (zeros + 1)) & ((1u64 << m) - 1);
+            self.advance(zeros + 1 + m)?;
+            return Ok(((1u64 << m) | low) - (1u64 << k));
+        }
+        u64::try_from(self.eg(k)?).map_err(|_| "value past 64 bits")
+    }
     /// An order-`k` exponential-Golomb code (of at most 65 + 1 + 65 bits).
     #[inline(always)]
     pub(super) fn eg(&mut self, k: u8) -> Small<u128> {
@@ -176,7 +227,7 @@ impl<'a> BitReader<'a> {
             let total = zeros + 1 + m;
             let low = (p >> (zeros + 1)) & ((1u64 << m) - 1);
             self.advance(total)?;
-            return Ok(((1u128 << m) | low as u128) - (1u128 << k));
+            return Ok((((1u64 << m) | low) - (1u64 << k)) as u128);
         }
         // Long codes: count the zeros bit by bit.
         let mut zeros = 0u32;
@@ -252,6 +303,26 @@ mod tests {
         assert_eq!(p.eg(0).unwrap(), 0);
         assert!(p.finish().is_err());
         assert!(BitReader::new(&[0u8; 20]).eg(0).is_err());
+    }
+
+    proptest::proptest! {
+        /// The order check accepts exactly the order `Orders::best` chooses.
+        #[test]
+        fn order_check_accepts_only_the_best(vals in proptest::collection::vec((0u32..70, proptest::prelude::any::<u64>()), 0..40)) {
+            let vals: Vec<u128> = vals.iter().map(|&(b, r)| if b == 0 { 0 } else { (1u128 << (b - 1).min(64)) | (r as u128 & ((1u128 << (b - 1).min(64)) - 1)) }).collect();
+            let mut o = Orders::new();
+            for &v in &vals {
+                o.add(v);
+            }
+            let best = o.best();
+            for k in 0..=MAX_K {
+                let mut c = OrderCheck::new(k);
+                for &v in &vals {
+                    c.add(v);
+                }
+                proptest::prop_assert_eq!(c.ok(), k == best, "k {} best {}", k, best);
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! exponential-Golomb codes (`bits.rs`), integer items as gaps, byte items front-coded.
 //! The layout is in the module documentation of `spacesaving`.
 
-use super::bits::{BitReader, BitWriter, Orders, MAX_K};
+use super::bits::{BitReader, BitWriter, OrderCheck, Orders, MAX_K};
 use super::format::{Cursor, Small};
 use super::*;
 
@@ -127,19 +127,26 @@ fn order(b: u8) -> Small<u8> {
 
 /// Checks a decoded counter: `(count, lower)` from its code and tag-2 error.
 #[inline(always)]
-fn counter(r: &mut BitReader, kc: u8, ew: u32, t: u64, total: u64, oc: &mut Orders) -> Small<(u64, u64)> {
+fn counter(r: &mut BitReader, kc: u8, ew: u32, t: u64, total: u64, oc: &mut OrderCheck) -> Small<(u64, u64)> {
     let code = r.eg(kc)?;
     oc.add(code);
-    let x = code / 3;
-    let count = match u64::try_from(x).ok().and_then(|x| t.checked_add(x)) {
+    // (u64 division: u128's is a slow library call, and codes past 64 bits are rare)
+    let (x, tag) = match u64::try_from(code) {
+        Ok(c) => (c / 3, c % 3),
+        Err(_) => match u64::try_from(code / 3) {
+            Ok(x) => (x, (code % 3) as u64),
+            Err(_) => return Err("count larger than the total"),
+        },
+    };
+    let count = match t.checked_add(x) {
         Some(c) if c <= total => c,
         _ => return Err("count larger than the total"),
     };
-    let e = match code % 3 {
+    let e = match tag {
         0 => 0,
         1 if t > 0 => t,
         2 if t >= 2 => {
-            let e = r.wide(ew)? + 1;
+            let e = if ew <= 57 { r.bits(ew)? as u128 } else { r.wide(ew)? } + 1;
             if e >= t as u128 {
                 return Err("error out of range");
             }
@@ -166,7 +173,6 @@ pub(super) fn read_entries_v2(
     let mut frozen = Vec::with_capacity(n);
     let mut lower_sum = 0u64;
     let ew = error_width(t);
-    let mut oc = Orders::new();
     let mut push = |frozen: &mut Vec<Slot>, key: u64, (count, lower): (u64, u64)| -> Small<()> {
         lower_sum += lower; // both <= total <= i64::MAX: no overflow
         if lower_sum > total {
@@ -181,10 +187,11 @@ pub(super) fn read_entries_v2(
             let kp = order(*cur.take(1)?.first().unwrap())?;
             let kl = order(*cur.take(1)?.first().unwrap())?;
             let kc = order(*cur.take(1)?.first().unwrap())?;
+            let mut oc = OrderCheck::new(kc);
             let suffix_len = cur.varint()?;
             let suffixes = cur.take(suffix_len)?;
             let mut r = BitReader::new(cur.rest());
-            let (mut op, mut ol) = (Orders::new(), Orders::new());
+            let (mut op, mut ol) = (OrderCheck::new(kp), OrderCheck::new(kl));
             s.arena.reserve(suffix_len as usize * 2);
             let (mut used, mut prev_key) = (0usize, 0u64);
             for i in 0..n {
@@ -231,7 +238,7 @@ pub(super) fn read_entries_v2(
             if used != suffixes.len() {
                 return Err("suffix bytes left over");
             }
-            if op.best() != kp || ol.best() != kl || oc.best() != kc {
+            if !op.ok() || !ol.ok() || !oc.ok() {
                 return Err("code order not the canonical one");
             }
             r.finish()?;
@@ -241,15 +248,12 @@ pub(super) fn read_entries_v2(
             let kg = order(*cur.take(1)?.first().unwrap())?;
             let kc = order(*cur.take(1)?.first().unwrap())?;
             let mut r = BitReader::new(cur.rest());
-            let mut og = Orders::new();
+            let (mut og, mut oc) = (OrderCheck::new(kg), OrderCheck::new(kc));
             for i in 0..n {
                 if i > 0 {
-                    let d = r.eg(kg)?;
-                    og.add(d);
-                    prev = match u64::try_from(d)
-                        .ok()
-                        .and_then(|d| prev.checked_add_unsigned(d))
-                        .and_then(|k| k.checked_add(1))
+                    let d = r.eg64(kg).map_err(|_| "items not strictly ascending")?;
+                    og.add64(d);
+                    prev = match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1))
                     {
                         Some(k) => k,
                         None => return Err("items not strictly ascending"),
@@ -258,7 +262,7 @@ pub(super) fn read_entries_v2(
                 let c = counter(&mut r, kc, ew, t, total, &mut oc)?;
                 push(&mut frozen, prev as u64, c)?;
             }
-            if og.best() != kg || oc.best() != kc {
+            if !og.ok() || !oc.ok() {
                 return Err("code order not the canonical one");
             }
             r.finish()?;

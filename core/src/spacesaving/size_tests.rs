@@ -159,3 +159,4 @@ fn text_items_at_the_default_capacity() {
         assert!(r1 >= 995 && r2 >= 995, "workers {workers}: recall {r1} {r2}");
     }
 }
+
