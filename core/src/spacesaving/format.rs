@@ -74,8 +74,9 @@ impl SpaceSaving {
         (v, threshold)
     }
 
-    /// Cuts the sketch to what its stored form keeps (`capacity` counters), raising
-    /// the threshold by the largest dropped count. Frees the working table.
+    /// Cuts the sketch to what its stored form keeps (`capacity` counters, and for byte
+    /// items those that fit [`stored_bytes_budget`]), raising the threshold by the
+    /// largest dropped count. Frees the working table.
     pub fn compact(&mut self) {
         let (v, threshold) = self.cut();
         let mut arena = Vec::new();
