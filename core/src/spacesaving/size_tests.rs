@@ -159,4 +159,3 @@ fn text_items_at_the_default_capacity() {
         assert!(r1 >= 995 && r2 >= 995, "workers {workers}: recall {r1} {r2}");
     }
 }
-
