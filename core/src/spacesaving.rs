@@ -114,8 +114,8 @@
 //! This file holds the types, the limits and the helpers they share; `table.rs` the
 //! working table and its batch eviction, `update.rs` counting, `read.rs` estimates and
 //! the top counters, `merge.rs` the merge, `resize.rs` merges across capacities,
-//! `format.rs` the stored form (cut, encode, version 1, decode, text, JSON),
-//! `format_v2.rs` version 2's entries, `bits.rs` its bit streams; `tests.rs`,
+//! `format.rs` the stored form (cut, encode, decode, text, JSON), `format_v1.rs` and
+//! `format_v2.rs` the entries of each version, `bits.rs` version 2's bit streams; `tests.rs`,
 //! `format_tests.rs` and `size_tests.rs` (accuracy at a stored size) their tests.
 
 use crate::codec::{from_text, to_text, Reader, Writer};
@@ -128,6 +128,7 @@ mod bits;
 mod format;
 #[cfg(test)]
 mod format_tests;
+mod format_v1;
 mod format_v2;
 mod merge;
 mod read;

@@ -758,16 +758,3 @@ pub(super) fn batched_updates_equal_single_updates() {
     }
     assert_eq!(one.to_bytes(), batched.to_bytes());
 }
-
-#[test]
-#[ignore]
-fn experiment_capacity() {
-    for cap in [2000u32, 3000, 4000] {
-        for workers in [1, 3] {
-            for (skew, seed) in [(0.8, 8), (1.1, 11)] {
-                let r = accuracy_at(skew, seed, cap, workers);
-                eprintln!("EXP cap {cap} workers {workers} s {skew}: {r:?}");
-            }
-        }
-    }
-}
