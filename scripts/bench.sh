@@ -82,9 +82,10 @@ if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/topk_pg.control" ]; then
     exit 1
 fi
 
-# Our own cluster: never the demo's (28815) nor the tests' (28816/28817).
-export TOPK_PORT=28820
-export TOPK_CLUSTER_DIR=/tmp/topk_pg_bench
+# Our own cluster: never the demo's (28815) nor the tests' (28816/28817); TOPK_BENCH_PORT
+# moves it (a second checkout benchmarking on the same machine).
+export TOPK_PORT=${TOPK_BENCH_PORT:-28820}
+if [ "$TOPK_PORT" = 28820 ]; then export TOPK_CLUSTER_DIR=/tmp/topk_pg_bench; else export TOPK_CLUSTER_DIR=/tmp/topk_pg_bench_$TOPK_PORT; fi
 export TOPK_DB=topk_bench
 if [ $keep = 0 ]; then
     trap 'scripts/cluster.sh stop' EXIT

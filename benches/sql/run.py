@@ -56,6 +56,12 @@ PIPELINE_GOALS = {
     "run_s": 3.0,           # CALL topk.run over the 1M new events, seconds
     "storage_ratio": 0.5,   # the pipeline's schema / the source table, pg_total_relation_size
 }
+# The capacity whose daily sketch stores at most 9 KB (TopN's size) on the reference data
+# (spacesaving format 2; core/src/spacesaving/size_tests.rs), in place of the 2,000
+# counters of earlier runs.
+CAP_9KB = 3000
+# Text items: Zipf(s=1) over WORDS pseudo-words, generated in SQL (see text_items()).
+WORDS = 200_000
 # The day of an event. date_bin is plain arithmetic on timestamptz (no time-zone lookups):
 # the same days as date_trunc('day', event_time) in UTC, at a fraction of its cost, so the
 # per-day figures measure the sketches rather than the date function.
@@ -157,8 +163,8 @@ FIGURES = [
         "SELECT rank, item, count FROM {topk_items}((SELECT topk_merge_agg(topk) FROM bench_daily), 100{topk_hint})",
         needs=["topk_agg", "topk_merge_agg", "topk_items"], section="merge 30 daily sketches",
         goal={"1.1": "≤ 4 ms", "0.8": "≤ 4 ms"}, peers=["topn_merge", "ds_fi_merge"]),
-    fig("topk2k_merge", "merge 30 daily `topk_agg(product_id, 2000)` → top 100 (the peers' sketch size)",
-        "SELECT rank, item, count FROM {topk_items}((SELECT topk_merge_agg(topk2k) FROM bench_daily), 100{topk_hint})",
+    fig("topk9kb_merge", f"merge 30 daily `topk_agg(product_id, {CAP_9KB})` → top 100 (9 KB a day, the peers' sketch size)",
+        "SELECT rank, item, count FROM {topk_items}((SELECT topk_merge_agg(topk9kb) FROM bench_daily), 100{topk_hint})",
         needs=["topk_agg", "topk_merge_agg", "topk_items"], section="merge 30 daily sketches",
         goal={"1.1": "≤ 4 ms", "0.8": "≤ 4 ms"}, peers=["topn_merge", "ds_fi_merge"]),
     fig("topn_merge", "TopN: merge 30 daily `topn_add_agg` → top 100",
@@ -204,8 +210,9 @@ SKETCH_COLUMNS = [
     ("hll", "hll_agg(user_id)", ["hll_agg"]),
     ("cms", "cms_agg(product_id)", ["cms_agg"]),
     ("topk", "topk_agg(product_id)", ["topk_agg"]),
-    # The size of the peers' sketches (TopN 1,000 counters, DataSketches lg_k=11: 1,536).
-    ("topk2k", "topk_agg(product_id, 2000)", ["topk_agg"]),
+    # The size of the peers' sketches (TopN 1,000 counters, DataSketches lg_k=11: 1,536):
+    # at most 9 KB a day.
+    ("topk9kb", f"topk_agg(product_id, {CAP_9KB})", ["topk_agg"]),
     ("hh", "heavy_hitters_agg(product_id)", ["heavy_hitters_agg"]),
     # The peers, at their usual sizes.
     ("topn", "topn.topn_add_agg(product_id::text)", ["topn.topn_add_agg"]),
@@ -521,10 +528,10 @@ class Bench:
             list_eval("topk one pass", f"SELECT item, count FROM {f['topk_items']}((SELECT topk FROM bench_onepass), 1000{f['topk_hint']}) ORDER BY rank")
             if self.has("topk_merge_agg"):
                 list_eval("topk 30 daily merged", f"SELECT item, count FROM {f['topk_items']}((SELECT topk_merge_agg(topk) FROM bench_daily), 1000{f['topk_hint']}) ORDER BY rank")
-        if "topk2k" in self.sketch_cols and self.has("topk_items"):
-            list_eval("topk capacity 2000, one pass", f"SELECT item, count FROM {f['topk_items']}((SELECT topk2k FROM bench_onepass), 1000{f['topk_hint']}) ORDER BY rank")
+        if "topk9kb" in self.sketch_cols and self.has("topk_items"):
+            list_eval(f"topk capacity {CAP_9KB}, one pass", f"SELECT item, count FROM {f['topk_items']}((SELECT topk9kb FROM bench_onepass), 1000{f['topk_hint']}) ORDER BY rank")
             if self.has("topk_merge_agg"):
-                list_eval("topk capacity 2000, 30 daily merged", f"SELECT item, count FROM {f['topk_items']}((SELECT topk_merge_agg(topk2k) FROM bench_daily), 1000{f['topk_hint']}) ORDER BY rank")
+                list_eval(f"topk capacity {CAP_9KB}, 30 daily merged", f"SELECT item, count FROM {f['topk_items']}((SELECT topk_merge_agg(topk9kb) FROM bench_daily), 1000{f['topk_hint']}) ORDER BY rank")
         if "hh" in self.sketch_cols and self.has("heavy_hitters_items"):
             list_eval("heavy_hitters one pass", f"SELECT item, count FROM {f['hh_items']}((SELECT hh FROM bench_onepass), 1000{f['hh_hint']}) ORDER BY rank")
             if self.has("heavy_hitters_merge_agg"):
@@ -537,8 +544,8 @@ class Bench:
             fs = "SELECT str, estimate FROM ds.frequent_strings_sketch_result_no_false_negatives(({})) ORDER BY estimate DESC, str LIMIT 1000"
             list_eval("DataSketches one pass", fs.format("SELECT dsfi FROM bench_onepass"))
             list_eval("DataSketches 30 daily merged", fs.format("SELECT ds.frequent_strings_sketch_merge(11, dsfi) FROM bench_daily"))
-        for name in ("topk one pass", "topk 30 daily merged", "topk capacity 2000, one pass",
-                     "topk capacity 2000, 30 daily merged", "heavy_hitters one pass", "heavy_hitters 30 daily merged",
+        for name in ("topk one pass", "topk 30 daily merged", f"topk capacity {CAP_9KB}, one pass",
+                     f"topk capacity {CAP_9KB}, 30 daily merged", "heavy_hitters one pass", "heavy_hitters 30 daily merged",
                      "TopN one pass", "TopN 30 daily merged", "DataSketches one pass", "DataSketches 30 daily merged"):
             if name not in acc:
                 acc[name] = {"status": "n/a (not installed)"}
@@ -591,6 +598,74 @@ class Bench:
             except psycopg.Error as e:
                 self.error(f"s={skew} sizes {c}", e)
         return acc, sizes, dataset
+
+    # ---------- text items ----------
+    def text_items(self, rows):
+        """Text items of natural-language-like frequencies: `rows` events of Zipf(s=1) over WORDS
+        pseudo-words (2-9 letters, longer for rarer ranks, as in English), generated in SQL from
+        the event number alone (hashint8, md5: the same words on every run), 30 days. Stored size
+        and recall@1000 of the default `topk_agg(word)` one pass and of the merge of the 30 daily
+        sketches, and of the peers when installed."""
+        out = {"rows": rows, "words": WORDS}
+        if self.missing(["topk_agg", "topk_items", "topk_merge_agg"]):
+            return {"status": "n/a (not installed)"}
+        print(f"== text items: {rows:,} events of Zipf(1) over {WORDS:,} pseudo-words", flush=True)
+        try:
+            self.q("DROP TABLE IF EXISTS bench_vocab, bench_words, bench_words_exact")
+            self.q(f"""CREATE TABLE bench_vocab AS
+                SELECT r, translate(substr(md5(r::text), 1, 2 + floor(log(2, r::numeric) / 3)::int + (hashint4(r) & 2147483647) % 3),
+                                    '0123456789abcdef', 'etaoinshrdlucmwf') AS word
+                FROM generate_series(1, {WORDS}) r""")
+            self.q(f"""CREATE TABLE bench_words AS
+                SELECT ((g - 1) * {DAYS} / {rows})::int AS day, v.word
+                FROM generate_series(1, {rows}::bigint) g
+                JOIN bench_vocab v ON v.r = floor(exp(ln({WORDS}) * ((hashint8(g) & 2147483647)::float8 / 2147483648)))::int""")
+            self.q("ANALYZE bench_words")
+            self.q("CREATE TABLE bench_words_exact AS SELECT word, count(*) AS c FROM bench_words GROUP BY word")
+            exact = self.q("SELECT word, c FROM bench_words_exact ORDER BY c DESC, word LIMIT 1000")
+            out["distinct"], out["avg_letters"] = self.q("SELECT count(*), (SELECT avg(length(word))::float8 FROM bench_words) FROM bench_words_exact")[0]
+        except psycopg.Error as e:
+            self.error("text items: generating the words", e)
+            return {"status": f"error: {str(e).strip().splitlines()[0]}"}
+        want = {w for w, _ in exact}
+        kth = exact[-1][1] if len(exact) == 1000 else 0
+
+        def recall(items):
+            got = items[:1000]
+            true = dict(self.q("SELECT word, c FROM bench_words_exact WHERE word = ANY(%s)", (got,))) if got else {}
+            return {"recall_1000": len(set(got) & want),
+                    "recall_1000_ties": min(1000, sum(1 for w in got if true.get(w, 0) >= kth)), "returned": len(got)}
+
+        sketches = [("topk_agg(word) (default capacity)", "topk_agg(word)", "topk_merge_agg(s)",
+                     "SELECT item FROM topk_items(({}), 1000) ORDER BY rank", ["topk_agg"])]
+        sketches.append(("TopN `topn_add_agg(word)`", "topn.topn_add_agg(word)", "topn.topn_union_agg(s)",
+                         "SELECT item FROM topn.topn(({}), 1000)", ["topn.topn_add_agg"]))
+        sketches.append(("DataSketches `frequent_strings_sketch_build(11, word)`", "ds.frequent_strings_sketch_build(11, word::varchar)",
+                         "ds.frequent_strings_sketch_merge(11, s)",
+                         "SELECT str FROM ds.frequent_strings_sketch_result_no_false_negatives(({})) ORDER BY estimate DESC, str LIMIT 1000",
+                         ["ds.frequent_strings_sketch_build"]))
+        res = {}
+        for name, agg, merge, items, needs in sketches:
+            if self.missing(needs):
+                res[name] = {"status": "n/a (not installed)"}
+                continue
+            try:
+                self.q("DROP TABLE IF EXISTS bench_words_one, bench_words_daily")
+                self.q(f"CREATE TABLE bench_words_one AS SELECT {agg} AS s FROM bench_words")
+                self.q(f"CREATE TABLE bench_words_daily AS SELECT day, {agg} AS s FROM bench_words GROUP BY day")
+                one = recall([r[0] for r in self.q(items.format("SELECT s FROM bench_words_one"))])
+                merged = recall([r[0] for r in self.q(items.format(f"SELECT {merge} FROM bench_words_daily"))])
+                size = self.q1("SELECT pg_column_size(s) FROM bench_words_one")
+                avg, mx = self.q("SELECT avg(pg_column_size(s))::float8, max(pg_column_size(s)) FROM bench_words_daily")[0]
+                res[name] = {"status": "ok", "one pass": one, "merged": merged, "one pass bytes": size,
+                             "daily avg bytes": avg, "daily max bytes": mx}
+            except psycopg.Error as e:
+                self.error(f"text items: {name}", e)
+                res[name] = {"status": f"error: {str(e).strip().splitlines()[0]}"}
+        self.q("DROP TABLE IF EXISTS bench_vocab, bench_words, bench_words_exact, bench_words_one, bench_words_daily")
+        out["status"] = "ok"
+        out["sketches"] = res
+        return out
 
     # ---------- pipeline ----------
     def call(self, fn, *args):
@@ -937,6 +1012,7 @@ class Bench:
                 run["reference_dataset_check"] = "ok" if not bad else {"mismatch (got, expected)": bad}
             result["runs"][skew] = run
             self.q("DROP TABLE IF EXISTS events, bench_onepass, bench_daily, exact_counts CASCADE")
+        result["text_items"] = self.text_items(a.rows)
         result["meta"]["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         result["meta"]["load_average_end"] = os.getloadavg()
         result["errors"] = self.errors
@@ -1080,6 +1156,26 @@ def peer_cell(results, keys):
     return ", ".join(cells)
 
 
+def render_text_items(t):
+    if not t:
+        return []
+    out = ["", "### Text items"]
+    if t.get("status") != "ok":
+        return out + ["", f"Text items: {t.get('status')}"]
+    out += ["", f"{t['rows']:,} events of Zipf(s=1) over {t['words']:,} pseudo-words generated in SQL "
+                f"({t['distinct']:,} distinct seen, {t['avg_letters']:.2f} letters an event), 30 days:", "",
+            "| sketch | stored one pass | daily sketch, avg / max | recall@1000 one pass | recall@1000, 30 daily merged |",
+            "|---|---|---|---|---|"]
+    rc = lambda r: f"{r['recall_1000']}" + (f" ({r['recall_1000_ties']} with ties)" if r["recall_1000_ties"] != r["recall_1000"] else "")
+    for name, r in t["sketches"].items():
+        if r["status"] != "ok":
+            out.append(f"| {name} | {r['status']} | | | |")
+            continue
+        out.append(f"| {name} | {fmt_bytes(r['one pass bytes'])} | {fmt_bytes(r['daily avg bytes'])} / {fmt_bytes(r['daily max bytes'])} "
+                   f"| {rc(r['one pass'])} | {rc(r['merged'])} |")
+    return out
+
+
 def render(result):
     m = result["meta"]
     out = []
@@ -1154,13 +1250,14 @@ def render(result):
         out.append("")
         out.append("| stored size (pg_column_size) | one pass | daily sketch, avg / max |")
         out.append("|---|---|---|")
-        names = {"hll": "`hll_agg` (precision 14)", "cms": "`cms_agg`", "topk": "`topk_agg`", "topk2k": "`topk_agg(…, 2000)`",
+        names = {"hll": "`hll_agg` (precision 14)", "cms": "`cms_agg`", "topk": "`topk_agg`", "topk9kb": f"`topk_agg(…, {CAP_9KB})`",
                  "hh": "`heavy_hitters_agg`", "topn": "TopN `topn_add_agg` (1,000 counters)",
                  "dsfi": "DataSketches `frequent_strings_sketch` (lg_k 11)", "dshll": "DataSketches `hll_sketch` (lg_k 14)"}
         for c, s in run["sizes"].items():
             daily = f"{fmt_bytes(s['daily avg'])} / {fmt_bytes(s['daily max'])}" if "daily avg" in s else "–"
             out.append(f"| {names.get(c, c)} | {fmt_bytes(s['one pass'])} | {daily} |")
         out.extend(render_pipeline(run["pipeline"]))
+    out.extend(render_text_items(result.get("text_items")))
     out.append("")
     out.append("Ratios are medians over the median of `count(*)` in the same run; the peers' figures were timed in the "
                "same repetitions, in turn with ours (n/a: the peer is not installed, see scripts/peers.sh).")

@@ -60,58 +60,102 @@
 //! decoded sketches merge as sorted lists; a merge never evicts midway (the table may
 //! grow past its working size for the time of a merge of two working states).
 //!
-//! # On-disk format (version 1)
+//! # On-disk format (version 2)
 //!
-//! All `varint`s are LEB128.
+//! All `varint`s are LEB128 in their shortest form; `eg_k(v)` is the order-k
+//! exponential-Golomb code of v in one bit stream (`bits.rs`: least significant bit
+//! first, the last byte padded with zero bits).
 //!
 //! ```text
-//! 'S' 1 capacity:varint item_type:u32 kind:u8 (0 = no items yet, 1 = int, 2 = bytes)
+//! 'S' 2 capacity:varint item_type:u32 kind:u8 (0 = no items yet, 1 = int, 2 = bytes)
 //! total:varint threshold:varint n:varint
-//! n entries in ascending item order (ints by signed value, bytes lexicographically):
+//! n = 0: nothing follows. Otherwise, entries in ascending item order (ints by signed
+//! value, bytes lexicographically), with code = (count - threshold) * 3 + tag
+//! (tag 0: error = 0; tag 1: error = threshold > 0; tag 2: 0 < error < threshold):
+//!   int:   zigzag(first item):varint kg:u8 kc:u8, then the bit stream of
+//!          for each entry: (entry > 0: eg_kg(item - previous - 1)) eg_kc(code)
+//!                          (tag 2: error - 1 in bitlen(threshold - 2) bits)
+//!   bytes: kp:u8 kl:u8 kc:u8 suffix_bytes:varint, the suffixes (suffix_bytes bytes),
+//!          then the bit stream of, for each entry:
+//!          (entry > 0: eg_kp(bytes shared with the previous item)) eg_kl(suffix length)
+//!          eg_kc(code) (tag 2: error - 1 as above)
+//! ```
+//!
+//! Each order k is the one of least estimated size for its field's values (`Orders`),
+//! a function of the values alone. The decoder checks every field as in version 1 and
+//! refuses every form but the encoder's: the canonical orders, the longest shared
+//! prefix, every suffix byte used, zero padding, no trailing bytes, and for byte items
+//! a size within [`stored_bytes_budget`]. So `to_bytes(from_bytes(b)) == b`.
+//!
+//! The cut to the stored form keeps at most `capacity` counters and, for byte items,
+//! the largest ones whose stored form fits [`stored_bytes_budget`] (64,000 bytes up to
+//! the default capacity, 16/3 bytes a counter above), raising the threshold to the
+//! largest dropped count as the capacity cut does.
+//!
+//! # On-disk format (version 1, topk_pg 0.3 and earlier: still read)
+//!
+//! ```text
+//! 'S' 1 capacity:varint item_type:u32 kind:u8 total:varint threshold:varint n:varint
+//! n entries in ascending item order:
 //!   item   int:   first entry zigzag(v):varint, later (v - previous - 1):varint
 //!          bytes: len:varint then the bytes
 //!   code:varint = (count - threshold) * 3 + tag (up to 65 bits: at most 10 bytes)
-//!          tag 0: error = 0; tag 1: error = threshold (> 0);
-//!          tag 2: 0 < error < threshold, followed by (error - 1):varint
+//!          tag 2 followed by (error - 1):varint
 //! ```
 //!
 //! The decoder checks every field: capacity range, n <= capacity, item kind 0 exactly
 //! when total is 0, a threshold of at least 1 when something was counted but no
 //! counter is kept, strictly ascending items, `error <= threshold <= count <= total`,
 //! `count - error >= 1`, the sum of the lower bounds `<= total`, canonical tags, and
-//! no trailing bytes.
+//! no trailing bytes. A sketch read in version 1 is written in version 2.
 //!
 //! # Files
 //!
 //! This file holds the types, the limits and the helpers they share; `table.rs` the
 //! working table and its batch eviction, `update.rs` counting, `read.rs` estimates and
 //! the top counters, `merge.rs` the merge, `resize.rs` merges across capacities,
-//! `format.rs` the stored form (cut, encode, decode, text, JSON); `tests.rs` and
-//! `format_tests.rs` their tests.
+//! `format.rs` the stored form (cut, encode, decode, text, JSON), `format_v1.rs` and
+//! `format_v2.rs` the entries of each version, `bits.rs` version 2's bit streams; `tests.rs`,
+//! `format_tests.rs` and `size_tests.rs` (accuracy at a stored size) their tests.
 
-use crate::codec::{from_text, to_text, Reader, Writer, MAX_SKETCH_BYTES};
+use crate::codec::{from_text, to_text, Reader, Writer};
 use crate::error::{Result, SketchError};
 use crate::hash::{hash_bytes, hash_i64};
 use std::cmp::Ordering;
 use std::fmt;
 
+mod bits;
 mod format;
 #[cfg(test)]
 mod format_tests;
+mod format_v1;
+mod format_v2;
 mod merge;
 mod read;
 mod resize;
+#[cfg(test)]
+mod size_tests;
 mod table;
 #[cfg(test)]
 mod tests;
 mod update;
 
 pub const MAGIC: u8 = b'S';
-pub const VERSION: u8 = 1;
+/// Version written (version 1 still reads).
+pub const VERSION: u8 = 2;
 pub const TEXT_PREFIX: &str = "spacesaving";
 /// Counters of a stored sketch by default: a sketch of bigint items drawn from
 /// 1..1,000,000 stays under 64 KB.
 pub const DEFAULT_CAPACITY: u32 = 12_000;
+/// Stored bytes of a sketch of byte items at capacities up to the default.
+pub const STORED_BYTES_MIN_BUDGET: usize = 64_000;
+
+/// Most bytes the stored form of a sketch of byte items takes: 64,000, and 16/3 bytes a
+/// counter above the default capacity. The cut keeps the largest counters that fit.
+pub fn stored_bytes_budget(capacity: u32) -> usize {
+    STORED_BYTES_MIN_BUDGET.max(capacity as usize * 16 / 3)
+}
+
 /// Largest capacity: its working table takes 1 GB.
 pub const MAX_CAPACITY: u32 = 1 << 23;
 /// An item as JSON: integers as numbers, UTF-8 byte strings without NUL as strings,

@@ -80,6 +80,21 @@ fn ss_bytes(cap: u32, events: u64, ids: u64) -> SpaceSaving {
     s
 }
 
+/// `h`'s stored form with its candidates in spacesaving format 1, as topk_pg 0.3 wrote it.
+fn hh_v1_candidates(h: &HeavyHitters) -> Vec<u8> {
+    use topk_core::codec::{Reader, Writer};
+    let b = h.to_bytes();
+    let (mut r, version) = Reader::open(&b, topk_core::heavy_hitters::MAGIC, "heavy_hitters").unwrap();
+    let k = r.varint().unwrap();
+    let candidates = SpaceSaving::from_bytes(r.blob().unwrap()).unwrap();
+    let cms = r.blob().unwrap();
+    let mut w = Writer::with_header(topk_core::heavy_hitters::MAGIC, version);
+    w.varint(k);
+    w.blob(&candidates.to_bytes_v1());
+    w.blob(cms);
+    w.finish()
+}
+
 fn hh_int(k: u32, eps: f64, delta: f64, events: u64, item_type: u32) -> HeavyHitters {
     let mut h = HeavyHitters::new(k, eps, delta).unwrap();
     h.set_item_type(item_type);
@@ -120,6 +135,13 @@ impl Out {
         std::fs::write(d.join(name), data).unwrap();
         self.files += 1;
         self.bytes += data.len();
+    }
+    /// The stored form of an older format version as a seed of the bytes and text
+    /// targets of `name`; returns it.
+    fn older(&mut self, name: &str, seed: &str, b: &[u8]) -> Vec<u8> {
+        self.write(&format!("{name}_bytes"), seed, b);
+        self.write(&format!("{name}_text"), seed, topk_core::codec::to_text(name, b).as_bytes());
+        b.to_vec()
     }
     /// A sketch as a seed of its bytes and text targets; returns its bytes.
     fn sketch<S: Sketch>(&mut self, name: &str, s: &S) -> Vec<u8> {
@@ -190,6 +212,13 @@ fn main() {
         out.sketch("cap64-bytes-few", &ss_bytes(64, 30, 40)),
         out.sketch("cap12000-empty", &SpaceSaving::new(12_000).unwrap()),
     ];
+    // spacesaving format 1 (topk_pg 0.3), as that version wrote it: still read, written
+    // in format 2.
+    let s1 = [
+        out.older("spacesaving", "v1-cap200-int", &ss_int(200, 20_000, 3_000, 23).to_bytes_v1()),
+        out.older("spacesaving", "v1-cap8-bytes", &ss_bytes(8, 500, 100).to_bytes_v1()),
+        out.older("spacesaving", "v1-cap4-int-extremes", &big.to_bytes_v1()),
+    ];
     // heavy_hitters: empty, int and byte items, a default-size one.
     let k = [
         out.sketch("k1-empty", &HeavyHitters::new(1, 0.5, 0.5).unwrap()),
@@ -197,6 +226,10 @@ fn main() {
         out.sketch("k10-int", &hh_int(10, 0.05, 0.1, 3_000, 20)),
         out.sketch("k5-bytes", &hh_bytes(5, 400)),
         out.sketch("k100-default-cms", &hh_int(100, 0.001, 0.01, 2_000, 23)),
+    ];
+    let k1 = [
+        out.older("heavy_hitters", "v1-candidates-k10-int", &hh_v1_candidates(&hh_int(10, 0.05, 0.1, 3_000, 20))),
+        out.older("heavy_hitters", "v1-candidates-k5-bytes", &hh_v1_candidates(&hh_bytes(5, 400))),
     ];
 
     // merge: pairs of the same type (compatible and not), and of different types.
@@ -222,9 +255,14 @@ fn main() {
         ("ss-bytes-bytes", &s[6], &s[6]),
         ("ss-extremes", &s[5], &s[5]),
         ("ss-cap-mismatch", &s[2], &s[3]),
+        ("ss-v1-v2", &s1[0], &s[4]),
+        ("ss-v1-bytes-v2", &s1[1], &s[6]),
+        ("ss-v1-v1", &s1[2], &s1[2]),
         ("hh-int-int", &k[2], &k[2]),
         ("hh-bytes-bytes", &k[3], &k[3]),
         ("hh-k2", &k[1], &k[1]),
+        ("hh-v1-candidates-v2", &k1[0], &k[2]),
+        ("hh-v1-candidates-bytes", &k1[1], &k1[1]),
         ("hh-empty-k1", &k[0], &k[0]),
         ("mixed-hll-cms", &h[2], &c[1]),
         ("mixed-ss-hh", &s[2], &k[2]),

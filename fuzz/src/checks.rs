@@ -12,7 +12,10 @@
 //! a fixed point, in text too); merging two decoded sketches never panics, leaves the
 //! target unchanged when it fails, and gives a sketch that re-encodes the same way.
 //! A stored form that decodes is the sketch's one encoding: `to_bytes(from_bytes(b))`
-//! gives back `b` (no padded varint, no second spelling of the same sketch).
+//! gives back `b` (no padded varint, no second spelling of the same sketch), unless it
+//! is the form of an older format version that the decoder still reads
+//! ([`Sketch::older_form`], Space-Saving format 1): that one re-encodes in the current
+//! version, to the same counters.
 #![allow(dead_code)]
 
 use topk_core::cms::Cms;
@@ -63,6 +66,27 @@ pub trait Sketch: Clone + Sized {
     fn merge_from(&mut self, other: &Self) -> Result<()>;
     /// Read-only use of a valid sketch; asserts the invariants its module documents.
     fn exercise(&self);
+    /// Whether `b` is in an older format version, which decodes but is written in the
+    /// current one.
+    fn older_form(_b: &[u8]) -> bool {
+        false
+    }
+    /// Checks a sketch decoded from an older form against its current form.
+    fn check_upgrade(&self) {}
+}
+
+/// Skips a LEB128 varint at `b[*at..]`; None when truncated.
+fn skip_varint(b: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let x = *b.get(*at)?;
+        *at += 1;
+        v |= ((x & 0x7f) as u64).checked_shl(7 * i).unwrap_or(0);
+        if x < 0x80 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 macro_rules! codec_methods {
@@ -161,10 +185,26 @@ impl Sketch for SpaceSaving {
         c.compact();
         assert!(c.to_bytes() == self.to_bytes(), "spacesaving: compact() changed the stored form");
         assert!(c.len() <= c.capacity() as usize, "spacesaving: compacted beyond the capacity");
+        assert!(c.to_bytes().len() <= topk_core::spacesaving::stored_bytes_budget(c.capacity()) || c.kind() != topk_core::spacesaving::ItemKind::Bytes,
+                "spacesaving: stored form of byte items over its budget");
         // JSON takes half the time of all these checks on a large sketch: build it for
         // those of up to 128 counters (which covers its cut at JSON_MAX_ITEMS = 100).
         if self.len() <= 128 {
             let _ = self.to_json();
+        }
+    }
+    fn older_form(b: &[u8]) -> bool {
+        b.get(1) == Some(&1)
+    }
+    fn check_upgrade(&self) {
+        // Format 1 read, format 2 written: the same counters (unless the byte budget
+        // of format 2 cut some), threshold and total.
+        let back = SpaceSaving::from_bytes(&self.to_bytes()).expect("the current form decodes");
+        if back.len() == self.len().min(self.capacity() as usize) {
+            let mut c = self.clone();
+            c.compact();
+            assert!(back.top(usize::MAX) == c.top(usize::MAX), "spacesaving: format 1 re-encoded to other counters");
+            assert_eq!((back.threshold(), back.total()), (c.threshold(), c.total()), "spacesaving: format 1 re-encoded to another threshold");
         }
     }
 }
@@ -183,6 +223,16 @@ impl Sketch for HeavyHitters {
         let _ = self.estimate_int(7, topk_core::hash::hash_i64(7));
         let _ = self.estimate_bytes(b"x", topk_core::hash::hash_bytes(b"x"));
         let _ = self.to_json();
+    }
+    /// Its candidates in Space-Saving format 1 (heavy_hitters format 1 holds either).
+    fn older_form(b: &[u8]) -> bool {
+        let mut at = 2;
+        let inner = (|| {
+            skip_varint(b, &mut at)?; // k
+            skip_varint(b, &mut at)?; // length of the candidates
+            b.get(at + 1).copied()
+        })();
+        inner == Some(1)
     }
 }
 
@@ -211,7 +261,11 @@ pub fn bytes<S: Sketch>(data: &[u8]) -> Option<S> {
     match S::decode(data) {
         Ok(s) => {
             check_valid(&s);
-            assert!(s.encode() == data, "{}: accepted a stored form that is not its encoding", S::NAME);
+            if S::older_form(data) {
+                s.check_upgrade();
+            } else {
+                assert!(s.encode() == data, "{}: accepted a stored form that is not its encoding", S::NAME);
+            }
             Some(s)
         }
         Err(e) => {

@@ -1,13 +1,61 @@
 //! The stored form: the cut to `capacity`, encoding, decoding and validating (the format
 //! is in the module documentation of `spacesaving`), text and JSON.
 
+use super::format_v1::read_entries;
+use super::format_v2::read_entries_v2;
 use super::*;
 
 impl SpaceSaving {
-    /// The counters a stored sketch keeps (at most `capacity`, and few enough to stay
-    /// under the format's size limit), sorted by item, and the threshold raised by the
-    /// largest dropped count.
+    /// The counters a stored sketch keeps, sorted by item, and the threshold raised by
+    /// the largest dropped count: at most `capacity` counters, and for byte items the
+    /// largest ones whose stored form fits [`stored_bytes_budget`].
     pub(super) fn cut(&self) -> (Vec<Counter>, u64) {
+        let (v, t, _) = self.cut_encoded(false);
+        (v, t)
+    }
+
+    /// [`cut`](Self::cut), and its stored form when `encode` is set or the byte budget
+    /// needed it.
+    pub(super) fn cut_encoded(&self, encode: bool) -> (Vec<Counter>, u64, Option<Vec<u8>>) {
+        let (mut v, mut threshold) = self.cut_to_capacity();
+        let (kind, arena) = (self.kind, &self.arena);
+        if kind != ItemKind::Bytes {
+            let bytes = encode.then(|| self.encode_v2(&v, threshold));
+            return (v, threshold, bytes);
+        }
+        let budget = stored_bytes_budget(self.capacity);
+        let rank = |a: &Counter, b: &Counter| {
+            b.count
+                .cmp(&a.count)
+                .then(b.lower.cmp(&a.lower))
+                .then_with(|| cmp_keys(kind, arena, a.key, b.key))
+        };
+        let bytes = self.encode_v2(&v, threshold);
+        if bytes.len() <= budget {
+            return (v, threshold, Some(bytes));
+        }
+        // Keep the largest counters that fit: drop from the smallest, in proportion to
+        // the excess, until the stored form fits (a few rounds).
+        v.sort_unstable_by(rank);
+        let mut keep = v.len();
+        let mut len = bytes.len();
+        loop {
+            keep = (keep as u128 * budget as u128 / len as u128).min(keep as u128 - 1) as usize;
+            let t = threshold.max(v[keep..].iter().map(|c| c.count).max().unwrap_or(0));
+            let mut kept = v[..keep].to_vec();
+            kept.sort_unstable_by(|a, b| cmp_keys(kind, arena, a.key, b.key));
+            let bytes = self.encode_v2(&kept, t);
+            if bytes.len() <= budget || keep == 0 {
+                threshold = t;
+                return (kept, threshold, Some(bytes));
+            }
+            len = bytes.len();
+        }
+    }
+
+    /// The `capacity` largest counters, sorted by item, and the threshold raised by the
+    /// largest dropped count.
+    pub(super) fn cut_to_capacity(&self) -> (Vec<Counter>, u64) {
         let mut v = self.counters();
         let mut threshold = self.threshold;
         let (kind, arena) = (self.kind, &self.arena);
@@ -23,30 +71,13 @@ impl SpaceSaving {
             threshold = threshold.max(v[cap..].iter().map(|c| c.count).max().unwrap_or(0));
             v.truncate(cap);
         }
-        if kind == ItemKind::Bytes {
-            // Each entry takes at most its key, two 10-byte varints and a length.
-            let budget = MAX_SKETCH_BYTES - 64;
-            let need: usize = v.iter().map(|c| (c.key & 0xffff_ffff) as usize + 30).sum();
-            if need > budget {
-                v.sort_unstable_by(rank);
-                let mut used = 0;
-                let keep = v
-                    .iter()
-                    .position(|c| {
-                        used += (c.key & 0xffff_ffff) as usize + 30;
-                        used > budget
-                    })
-                    .unwrap_or(v.len());
-                threshold = threshold.max(v[keep..].iter().map(|c| c.count).max().unwrap_or(0));
-                v.truncate(keep);
-            }
-        }
         v.sort_unstable_by(|a, b| cmp_keys(kind, arena, a.key, b.key));
         (v, threshold)
     }
 
-    /// Cuts the sketch to what its stored form keeps (`capacity` counters), raising
-    /// the threshold by the largest dropped count. Frees the working table.
+    /// Cuts the sketch to what its stored form keeps (`capacity` counters, and for byte
+    /// items those that fit [`stored_bytes_budget`]), raising the threshold by the
+    /// largest dropped count. Frees the working table.
     pub fn compact(&mut self) {
         let (v, threshold) = self.cut();
         let mut arena = Vec::new();
@@ -76,55 +107,15 @@ impl SpaceSaving {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let (v, t) = self.cut();
-        let mut w = Writer::with_header(MAGIC, VERSION);
-        w.varint(self.capacity as u64);
-        w.u32(self.item_type);
-        w.u8(self.kind as u8);
-        w.varint(self.total);
-        w.varint(t);
-        w.varint(v.len() as u64);
-        w.buf.reserve(v.len() * 4);
-        let mut prev = 0i64;
-        for (i, c) in v.iter().enumerate() {
-            match self.kind {
-                ItemKind::Bytes => w.blob(key_bytes(&self.arena, c.key)),
-                _ => {
-                    let k = c.key as i64;
-                    if i == 0 {
-                        w.varint(zigzag(k));
-                    } else {
-                        w.varint((k.wrapping_sub(prev) as u64).wrapping_sub(1));
-                    }
-                    prev = k;
-                }
-            }
-            let e = c.count - c.lower;
-            let x = (c.count - t) as u128 * 3;
-            let (tag, extra) = if e == 0 {
-                (0, None)
-            } else if e == t {
-                (1, None)
-            } else {
-                (2, Some(e - 1))
-            };
-            // (count - t) * 3 + tag < 2^65: a LEB128 of at most 10 bytes.
-            let mut v = x + tag;
-            while v >= 0x80 {
-                w.u8((v as u8) | 0x80);
-                v >>= 7;
-            }
-            w.u8(v as u8);
-            if let Some(e1) = extra {
-                w.varint(e1);
-            }
+        match self.cut_encoded(true) {
+            (_, _, Some(b)) => b,
+            (v, t, None) => self.encode_v2(&v, t),
         }
-        w.finish()
     }
 
     pub fn from_bytes(buf: &[u8]) -> Result<Self> {
         let (mut r, version) = Reader::open(buf, MAGIC, "topk sketch")?;
-        if version != VERSION {
+        if version != 1 && version != VERSION {
             return Err(r
                 .err(&format!("unsupported format version {version}"))
                 .with_hint("The sketch was written by a newer topk_pg; update the extension."));
@@ -149,7 +140,13 @@ impl SpaceSaving {
         if t > total {
             return Err(r.err("threshold larger than the total"));
         }
-        let n = r.count(2)?;
+        // An entry takes at least 2 bytes in version 1 and 2 bits in version 2.
+        let n = r.varint()?;
+        let room = if version == 1 { r.remaining() as u64 / 2 } else { r.remaining() as u64 * 4 };
+        if n > room {
+            return Err(r.err("element count larger than the data"));
+        }
+        let n = n as usize;
         if n > cap as usize {
             return Err(r.err("more counters than the capacity"));
         }
@@ -161,11 +158,18 @@ impl SpaceSaving {
         {
             return Err(r.err("item kind, counters and total disagree"));
         }
-        let mut cur = Cursor {
-            buf: r.bytes(r.remaining())?,
-            pos: 0,
-        };
-        let frozen = read_entries(&mut s, &mut cur, n, t, total).map_err(corrupt)?;
+        let rest = r.bytes(r.remaining())?;
+        let frozen = if version == 1 {
+            read_entries(&mut s, &mut Cursor::new(rest), n, t, total)
+        } else if n == 0 {
+            if rest.is_empty() { Ok(Vec::new()) } else { Err("trailing bytes") }
+        } else if s.kind == ItemKind::Bytes && buf.len() > stored_bytes_budget(s.capacity) {
+            // It would be stored cut: not the form the encoder writes.
+            Err("larger than the stored size budget")
+        } else {
+            read_entries_v2(&mut s, rest, n, t, total)
+        }
+        .map_err(corrupt)?;
         r.finish()?;
         s.total = total;
         s.threshold = t;
@@ -248,9 +252,16 @@ pub(super) struct Cursor<'a> {
     pos: usize,
 }
 
-type Small<T> = std::result::Result<T, &'static str>;
+pub(super) type Small<T> = std::result::Result<T, &'static str>;
 
 impl<'a> Cursor<'a> {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+    /// The bytes not read yet.
+    pub(super) fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
     /// A LEB128 value of up to 64 bits, in its shortest form (see `codec`).
     #[inline(always)]
     pub(super) fn varint(&mut self) -> Small<u64> {
@@ -310,103 +321,4 @@ impl<'a> Cursor<'a> {
         self.pos += n as usize;
         Ok(s)
     }
-}
-
-/// Reads one counter's code (and error) and checks it: `(count, lower)`.
-#[inline(always)]
-pub(super) fn read_counter(cur: &mut Cursor, t: u64, total: u64) -> Small<(u64, u64)> {
-    let (code, hi) = cur.varint65()?;
-    let (x, tag) = if hi {
-        let c = code as u128 | 1 << 64;
-        ((c / 3) as u64, (c % 3) as u8)
-    } else {
-        (code / 3, (code % 3) as u8)
-    };
-    let count = match t.checked_add(x) {
-        Some(c) if c <= total => c,
-        _ => return Err("count larger than the total"),
-    };
-    let e = match tag {
-        0 => 0,
-        1 if t > 0 => t,
-        2 => {
-            let e = cur.varint()?.wrapping_add(1);
-            if e == 0 || e >= t {
-                return Err("error out of range");
-            }
-            e
-        }
-        _ => return Err("invalid error tag"),
-    };
-    if e >= count {
-        return Err("error not below the count");
-    }
-    Ok((count, count - e))
-}
-
-/// Decodes `n` entries (header already read) into a frozen list.
-pub(super) fn read_entries(
-    s: &mut SpaceSaving,
-    cur: &mut Cursor,
-    n: usize,
-    t: u64,
-    total: u64,
-) -> Small<Vec<Slot>> {
-    let mut frozen = Vec::with_capacity(n);
-    let mut lower_sum = 0u64;
-    match s.kind {
-        ItemKind::Bytes => {
-            let mut prev: &[u8] = &[];
-            for i in 0..n {
-                let len = cur.varint()?;
-                let b = cur.take(len)?;
-                if i > 0 && b <= prev {
-                    return Err("items not strictly ascending");
-                }
-                prev = b;
-                let key = s.store_key(b);
-                let (count, lower) = read_counter(cur, t, total)?;
-                lower_sum += lower; // both <= total <= i64::MAX: no overflow
-                if lower_sum > total {
-                    return Err("counts larger than the total");
-                }
-                frozen.push(Slot {
-                    hash: 0,
-                    key,
-                    lower,
-                    count,
-                });
-            }
-        }
-        _ => {
-            let mut prev = 0i64;
-            for i in 0..n {
-                let d = cur.varint()?;
-                let k = if i == 0 {
-                    unzigzag(d)
-                } else {
-                    match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1)) {
-                        Some(k) => k,
-                        None => return Err("items not strictly ascending"),
-                    }
-                };
-                prev = k;
-                let (count, lower) = read_counter(cur, t, total)?;
-                lower_sum += lower;
-                if lower_sum > total {
-                    return Err("counts larger than the total");
-                }
-                frozen.push(Slot {
-                    hash: 0,
-                    key: k as u64,
-                    lower,
-                    count,
-                });
-            }
-        }
-    }
-    if cur.pos != cur.buf.len() {
-        return Err("trailing bytes");
-    }
-    Ok(frozen)
 }

@@ -45,6 +45,10 @@ impl Zipf {
         }
         Zipf { cdf, ids }
     }
+    /// The ids, most frequent first.
+    pub(super) fn ids(&self) -> &[i64] {
+        &self.ids
+    }
     pub(super) fn sample(&self, rng: &mut Rng) -> i64 {
         let u = rng.unit();
         let r = self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1);
@@ -120,30 +124,53 @@ pub(super) fn round_trip(s: &SpaceSaving) -> SpaceSaving {
 
 /// 10M Zipf events over 1M ids: one pass and 30 merged "daily" sketches.
 pub(super) fn accuracy(skew: f64, seed: u64) -> (usize, usize, usize) {
+    let a = accuracy_at(skew, seed, DEFAULT_CAPACITY, 1);
+    (a.0, a.1, a.2)
+}
+
+/// Stored form of the merge of `parts` (the partial states of parallel workers, each
+/// passed on in its stored form), or of the one part.
+fn combine(parts: &[SpaceSaving]) -> Vec<u8> {
+    let mut m = round_trip(&parts[0]);
+    for p in &parts[1..] {
+        m.merge(&round_trip(p)).unwrap();
+    }
+    m.to_bytes()
+}
+
+/// [`accuracy`] at a capacity, every sketch (the one pass and each day) built by
+/// `workers` partial sketches, each taking blocks of 4,096 events in turn, then merged
+/// as PostgreSQL's parallel aggregation does (1: no parallelism). Returns the recall@1000
+/// of the one pass and of the merge of the days, and the stored sizes of the one pass
+/// and of the largest day.
+pub(super) fn accuracy_at(skew: f64, seed: u64, cap: u32, workers: usize) -> (usize, usize, usize, usize) {
     const N: usize = 1_000_000;
     const EVENTS: usize = 10_000_000;
     const DAYS: usize = 30;
     let z = Zipf::new(N, skew, seed);
     let mut rng = Rng(seed ^ 0xdead_beef);
     let mut exact = vec![0u64; N + 1];
-    let mut whole = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
-    let mut merged = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+    let new = || vec![SpaceSaving::new(cap).unwrap(); workers];
+    let mut whole = new();
+    let mut merged = SpaceSaving::new(cap).unwrap();
     let per_day = EVENTS / DAYS + 1;
-    let mut day = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+    let mut day = new();
     let mut max_day_size = 0;
     for i in 0..EVENTS {
         let v = z.sample(&mut rng);
         exact[v as usize] += 1;
         let h = hash_i64(v);
-        whole.update_int(v, h, 1).unwrap();
-        day.update_int(v, h, 1).unwrap();
+        let w = (i >> 12) % workers;
+        whole[w].update_int(v, h, 1).unwrap();
+        day[w].update_int(v, h, 1).unwrap();
         if (i + 1) % per_day == 0 || i + 1 == EVENTS {
-            let b = day.to_bytes();
+            let b = combine(&day);
             max_day_size = max_day_size.max(b.len());
             merged.merge(&SpaceSaving::from_bytes(&b).unwrap()).unwrap();
-            day = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+            day = new();
         }
     }
+    let whole = SpaceSaving::from_bytes(&combine(&whole)).unwrap();
     assert_eq!(merged.total(), EVENTS as u64);
     let bytes = whole.to_bytes();
     let stored = SpaceSaving::from_bytes(&bytes).unwrap();
@@ -165,7 +192,7 @@ pub(super) fn accuracy(skew: f64, seed: u64) -> (usize, usize, usize) {
     let (r1, r2) = (recall(&stored), recall(&merged));
     let g = |s: &SpaceSaving, n: usize| s.top(n).iter().filter(|e| e.guaranteed).count();
     eprintln!(
-        "s={skew}: one pass: {} bytes, {} counters, threshold {}, recall@1000 {r1}, guaranteed@100 {} @1000 {}; \
+        "s={skew} capacity {cap} workers {workers}: one pass: {} bytes, {} counters, threshold {}, recall@1000 {r1}, guaranteed@100 {} @1000 {}; \
          merged 30 days (day sketches up to {} bytes): {} bytes, threshold {}, recall@1000 {r2}, guaranteed@100 {} @1000 {}",
         bytes.len(),
         stored.len(),
@@ -178,7 +205,7 @@ pub(super) fn accuracy(skew: f64, seed: u64) -> (usize, usize, usize) {
         g(&merged, 100),
         g(&merged, 1000),
     );
-    (r1, r2, bytes.len())
+    (r1, r2, bytes.len(), max_day_size)
 }
 
 #[test]
@@ -465,16 +492,24 @@ pub(super) fn byte_items() {
 
 #[test]
 pub(super) fn long_byte_items_bound_memory() {
-    // 64 KB keys: the arena budget triggers cuts before the counter limit does.
+    // 16 KB keys: the arena budget triggers cuts before the counter limit does, and the
+    // stored form keeps the largest counters that fit its byte budget (3 of them).
     let mut s = SpaceSaving::new(4).unwrap();
-    let mut key = vec![0u8; 64 << 10];
-    for i in 0..2000u32 {
+    let mut key = vec![0u8; 16 << 10];
+    for i in 0..3000u32 {
         key[..4].copy_from_slice(&(i % 700).to_le_bytes());
         s.update_bytes(&key, hash_bytes(&key), 1).unwrap();
         assert!(s.arena.len() <= ARENA_BUDGET + key.len());
     }
     assert!(s.threshold() > 0);
-    assert_eq!(round_trip(&s).len(), 4);
+    let b = s.to_bytes();
+    assert!(b.len() <= stored_bytes_budget(4), "{} bytes", b.len());
+    let d = round_trip(&s);
+    assert_eq!(d.len(), 3);
+    // The dropped counter raised the threshold; the kept ones are the largest.
+    let dropped = s.top(4)[3].count;
+    assert!(d.threshold() >= dropped);
+    assert_eq!(d.top(3), s.top(3));
 }
 
 #[test]
