@@ -27,9 +27,7 @@ PORTS=("$PORT" $((PORT + 1)) $((PORT + 2)))
 BASE=/tmp/topk_pg_citus_$PORT
 DB=${TOPK_CITUS_DB:-citus_test}
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
+source "$REPO/scripts/apt.sh"
 if [ "$(id -u)" = 0 ]; then RUN=(runuser -u postgres --); OWNER=postgres; else RUN=(); OWNER=$(id -un); fi
 
 citus_psql() {
@@ -39,16 +37,6 @@ citus_psql() {
 }
 
 # --- Citus ------------------------------------------------------------------------------
-apt_install() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    echo "== installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 build_citus() {
     local src log
     apt_install build-essential libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libssl-dev \
