@@ -737,6 +737,12 @@ CREATE TYPE topk.task_result AS (
 
 -- (The batch lists are written with the exact counts: topk._batch_windows.)
 
+-- The element at `rank` of a list's array (the first is 1), NULL outside it: the views
+-- top_<k> read a window's list so, rank by rank in the order of the pipeline's ranks
+-- table; each call site reads an array once a query, not once a rank (src/lists.rs).
+CREATE FUNCTION topk._list_element(list anyarray, rank integer) RETURNS anyelement
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_list_element';
+
 -- Regenerates the top-k lists of some windows from their speed sketches.
 CREATE FUNCTION topk._speed_lists(p topk.pipelines, granularities text[], starts timestamptz[])
 RETURNS void LANGUAGE plpgsql AS $$
@@ -858,8 +864,12 @@ BEGIN
 END $$;
 
 -- A pipeline's top-k lists: a row per window with its first k items, their counts and
--- their errors in arrays, by rank (errors NULL: exact, all 0); the view top_<k> shows
--- them a row per rank. Also the speed lists the batch replaced, for topk.accuracy.
+-- their errors in arrays, by rank (errors NULL: exact, all 0), and their length. The view
+-- top_<k> shows them a row per rank: it walks the table of ranks 1..k in order and reads
+-- each rank of the arrays (topk._list_element), so that a dashboard's `ORDER BY rank
+-- LIMIT n` over one window reads n ranks in order (a nested loop over the ranks' primary
+-- key) instead of unnesting and sorting the whole list. Also the speed lists the batch
+-- replaced, for topk.accuracy.
 CREATE FUNCTION topk._create_lists(p topk.pipelines) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -872,8 +882,13 @@ BEGIN
             items        %2$s[]%4$s NOT NULL,
             counts       bigint[]%4$s NOT NULL,
             errors       bigint[]%4$s,
+            length       integer GENERATED ALWAYS AS (cardinality(items)) STORED,
             PRIMARY KEY (granularity, window_start));
         COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window, by rank: batch when final, else speed; errors NULL: all 0';
+        CREATE TABLE %1$s.ranks (rank integer PRIMARY KEY);
+        INSERT INTO %1$s.ranks SELECT generate_series(1, %5$s);
+        ANALYZE %1$s.ranks;
+        COMMENT ON TABLE %1$s.ranks IS 'the ranks 1..k of the view %3$s, in the order it reads them';
         CREATE TABLE %1$s.superseded_speed_lists (
             granularity   text NOT NULL,
             window_start  timestamptz NOT NULL,
@@ -885,12 +900,13 @@ BEGIN
             PRIMARY KEY (granularity, window_start));
         COMMENT ON TABLE %1$s.superseded_speed_lists IS 'the speed top-k lists the batch replaced, by rank (see topk.accuracy)';
         CREATE OR REPLACE VIEW %1$s.%3$I AS
-            SELECT l.granularity, l.window_start, l.window_end, u.rank::integer AS rank, u.item, u.count,
-                   coalesce(u.error, 0) AS error, l.source
-            FROM %1$s.top_lists l
-            CROSS JOIN LATERAL unnest(l.items, l.counts, l.errors) WITH ORDINALITY AS u(item, count, error, rank);
+            SELECT l.granularity, l.window_start, l.window_end, r.rank, topk._list_element(l.items, r.rank) AS item,
+                   topk._list_element(l.counts, r.rank) AS count,
+                   coalesce(topk._list_element(l.errors, r.rank), 0) AS error, l.source
+            FROM %1$s.ranks r
+            JOIN %1$s.top_lists l ON r.rank <= l.length;
         COMMENT ON VIEW %1$s.%3$I IS 'top-k per window: exact (source batch) where the batch has run, else the speed estimate'$q$,
-        quote_ident(p.name), p.item_type, 'top_' || p.k, topk._compression());
+        quote_ident(p.name), p.item_type, 'top_' || p.k, topk._compression(), p.k);
 END $$;
 
 CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
@@ -2666,9 +2682,10 @@ BEGIN
         EXECUTE format('ALTER EXTENSION topk_pg DROP TABLE %1$I.changes; ALTER EXTENSION topk_pg DROP TABLE %1$I.stale;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects; ALTER EXTENSION topk_pg DROP TABLE %1$I.batch_counts;
                         ALTER EXTENSION topk_pg DROP VIEW %1$I.batch_table;
-                        ALTER EXTENSION topk_pg DROP TABLE %1$I.top_lists;
+                        ALTER EXTENSION topk_pg DROP TABLE %1$I.top_lists; ALTER EXTENSION topk_pg DROP TABLE %1$I.ranks;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.superseded_speed_lists;
                         ALTER TABLE %1$I.top_lists OWNER TO %2$s; ALTER TABLE %1$I.superseded_speed_lists OWNER TO %2$s;
+                        ALTER TABLE %1$I.ranks OWNER TO %2$s;
                         ALTER TABLE %1$I.changes OWNER TO %2$s; ALTER TABLE %1$I.stale OWNER TO %2$s;
                         ALTER TABLE %1$I.rejects OWNER TO %2$s; ALTER TABLE %1$I.batch_counts OWNER TO %2$s;
                         ALTER VIEW %1$I.batch_table OWNER TO %2$s', p.name, p.owner);

@@ -17,6 +17,7 @@ pub mod fmgr;
 pub mod heavy_hitters;
 pub mod hll;
 pub mod item;
+pub mod lists;
 pub mod spacesaving;
 pub mod state;
 pub mod tally;

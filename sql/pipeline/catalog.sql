@@ -67,8 +67,9 @@
 --
 -- READ PATH. <name>.top_lists holds, for each window, the batch top-k when the batch has
 --   finished that window, else the speed top-k; the procedures swap a window's list in
---   one transaction. <name>.top_<k> is a plain view over it: a dashboard query for one
---   window is an index scan on its primary key (granularity, window_start, rank).
+--   one transaction, a row of arrays per window. <name>.top_<k> is a plain view over it
+--   that reads the arrays rank by rank in the order of <name>.ranks: a dashboard query
+--   for one window's first n ranks reads n ranks and sorts nothing.
 --
 -- Windows are aligned in the pipeline's time zone (default UTC; weeks start on
 -- Monday). The pipeline clock is now(), or topk.pipelines.clock when set (tests, replays).

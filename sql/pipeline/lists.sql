@@ -10,6 +10,12 @@ CREATE TYPE topk.task_result AS (
 
 -- (The batch lists are written with the exact counts: topk._batch_windows.)
 
+-- The element at `rank` of a list's array (the first is 1), NULL outside it: the views
+-- top_<k> read a window's list so, rank by rank in the order of the pipeline's ranks
+-- table; each call site reads an array once a query, not once a rank (src/lists.rs).
+CREATE FUNCTION topk._list_element(list anyarray, rank integer) RETURNS anyelement
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_list_element';
+
 -- Regenerates the top-k lists of some windows from their speed sketches.
 CREATE FUNCTION topk._speed_lists(p topk.pipelines, granularities text[], starts timestamptz[])
 RETURNS void LANGUAGE plpgsql AS $$

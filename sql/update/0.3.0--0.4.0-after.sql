@@ -54,9 +54,10 @@ BEGIN
         EXECUTE format('ALTER EXTENSION topk_pg DROP TABLE %1$I.changes; ALTER EXTENSION topk_pg DROP TABLE %1$I.stale;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.rejects; ALTER EXTENSION topk_pg DROP TABLE %1$I.batch_counts;
                         ALTER EXTENSION topk_pg DROP VIEW %1$I.batch_table;
-                        ALTER EXTENSION topk_pg DROP TABLE %1$I.top_lists;
+                        ALTER EXTENSION topk_pg DROP TABLE %1$I.top_lists; ALTER EXTENSION topk_pg DROP TABLE %1$I.ranks;
                         ALTER EXTENSION topk_pg DROP TABLE %1$I.superseded_speed_lists;
                         ALTER TABLE %1$I.top_lists OWNER TO %2$s; ALTER TABLE %1$I.superseded_speed_lists OWNER TO %2$s;
+                        ALTER TABLE %1$I.ranks OWNER TO %2$s;
                         ALTER TABLE %1$I.changes OWNER TO %2$s; ALTER TABLE %1$I.stale OWNER TO %2$s;
                         ALTER TABLE %1$I.rejects OWNER TO %2$s; ALTER TABLE %1$I.batch_counts OWNER TO %2$s;
                         ALTER VIEW %1$I.batch_table OWNER TO %2$s', p.name, p.owner);

@@ -155,7 +155,8 @@ SELECT * FROM batch_vs_group_by();
 SELECT * FROM lists_vs_group_by();
 
 -- Guarantee: the read path is one index scan for the window's precomputed list (a row
--- of arrays, unnested: at most k rows to sort by rank).
+-- of arrays), read rank by rank in the order of the ranks' primary key: the first ten
+-- ranks are ten reads of the arrays, and nothing is sorted.
 EXPLAIN (COSTS OFF)
 SELECT item, count FROM shop.top_1000
 WHERE granularity = 'day' AND window_start = '2024-01-02' ORDER BY rank LIMIT 10;

@@ -104,7 +104,7 @@ SELECT count(*) >= 0 AS can_call_trending FROM owned.trending('hour', 3);
 SELECT name FROM topk.pipelines;
 UPDATE topk.pipelines SET clock = '2030-01-01' WHERE name = 'owned';
 CALL topk.run_speed('owned');
-INSERT INTO owned.top_lists SELECT * FROM owned.top_lists LIMIT 1;
+INSERT INTO owned.top_lists (granularity, window_start, window_end, source, items, counts) SELECT granularity, window_start, window_end, source, items, counts FROM owned.top_lists LIMIT 1;
 RESET ROLE;
 -- The owner drops it.
 SET ROLE topk_test_owner;

@@ -39,6 +39,10 @@ CALL topk.run('chars_p');
 CALL topk.run('uuids_p');
 CALL topk.run('texts_p');
 SELECT * FROM check_all();
+-- The views show the lists rank by rank (by-value and by-reference items, batch and speed
+-- lists), and a dashboard's first ranks of a window.
+SELECT p.name, c.* FROM topk.pipelines p, check_view(p.name) c ORDER BY 1;
+SELECT rank, item, count, error, source FROM texts_p.top_1000 WHERE granularity = 'day' AND window_start = '2024-06-01' ORDER BY rank LIMIT 3;
 SELECT pipeline, rejected_events FROM topk.pipeline_status ORDER BY 1;
 
 -- The top of each final day, against GROUP BY; distinct buyers.

@@ -53,3 +53,25 @@ BEGIN
                      AND e.%4$I IS NOT NULL))
         FROM %1$I.speed_table s WHERE s.granularity = 'hour'$q$, p.name, p.source, p.time_column, p.item_column);
 END $$;
+
+-- The view top_<k> against the lists it shows: every rank of every window (item, count,
+-- error, source), in either direction.
+CREATE FUNCTION check_view(pipeline text) RETURNS TABLE (windows bigint, view_rows bigint, mismatches bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p topk.pipelines;
+BEGIN
+    SELECT * INTO p FROM topk.pipelines WHERE name = pipeline;
+    RETURN QUERY EXECUTE format($q$
+        WITH v AS (
+            SELECT granularity, window_start, window_end, rank, item, count, error, source FROM %1$I.%2$I
+        ), l AS (
+            SELECT l.granularity, l.window_start, l.window_end, u.rank::integer, u.item, u.count,
+                   coalesce(u.error, 0), l.source
+            FROM %1$I.top_lists l, unnest(l.items, l.counts, l.errors) WITH ORDINALITY AS u(item, count, error, rank)
+        )
+        SELECT (SELECT count(*) FROM %1$I.top_lists), (SELECT count(*) FROM v),
+               (SELECT count(*) FROM ((SELECT * FROM v EXCEPT ALL SELECT * FROM l)
+                                      UNION ALL (SELECT * FROM l EXCEPT ALL SELECT * FROM v)) d)$q$,
+        p.name, 'top_' || p.k);
+END $$;
