@@ -3,8 +3,8 @@
 
 use crate::fmgr::{arg, nargs, return_null, weight_arg, OrRaise};
 use crate::item::{check_item_tag, ItemRef, ItemReader};
-use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Sketch, BATCH};
-use topk_core::hash::hash_i64;
+use crate::state::{build_state, sketch_arg, sketch_datum, state_datum, Backend, Sketch};
+use topk_core::hash::{hash_bytes, hash_i64};
 use pgrx::pg_sys;
 
 /// A sketch that counts items, each with a weight.
@@ -36,14 +36,21 @@ pub unsafe fn count_trans<B: Backend, S: Counting, P>(
     if let (Some(value), Some(reader)) = (arg(fcinfo, 1), state.reader) {
         let weight = if weighted { weight_arg(fcinfo, 2) } else { Some(1) };
         if let Some(w) = weight {
-            match reader.item(value) {
-                ItemRef::Int(v) if S::BATCH_INTS => {
-                    state.pending.push((v, hash_i64(v), w));
-                    if state.pending.len() >= BATCH {
-                        state.flush();
+            let item = reader.item(value);
+            if S::BATCHED {
+                let p = &mut state.pending;
+                match item {
+                    ItemRef::Int(v) => p.ints.push((v, hash_i64(v), w)),
+                    ItemRef::Bytes(b) => {
+                        p.byte_items.push((b.len(), hash_bytes(&b), w));
+                        p.bytes.extend_from_slice(&b);
                     }
                 }
-                item => state.sketch.add_item(item, w).or_raise(),
+                if p.is_full() {
+                    state.flush();
+                }
+            } else {
+                state.sketch.add_item(item, w).or_raise();
             }
         }
     }

@@ -10,7 +10,7 @@ use pgrx::pg_sys;
 use topk_core::cms::{DEFAULT_DELTA, DEFAULT_EPSILON};
 use topk_core::heavy_hitters::{check_k, HeavyHitters, DEFAULT_K};
 
-impl_sketch!(HeavyHitters, "heavy_hitters", batch_ints);
+impl_sketch!(HeavyHitters, "heavy_hitters", batched);
 sketch_type_functions!(HeavyHitters, heavy_hitters, "heavy_hitters", ["heavy_hitters_bigint", "heavy_hitters_integer", "heavy_hitters_text"]);
 
 impl crate::item::SketchJson for HeavyHitters {

@@ -34,20 +34,46 @@ pub trait Sketch: Sized + Clone + 'static {
     fn merge(&mut self, other: &Self) -> topk_core::Result<()>;
     /// Bytes the sketch holds on the Rust heap (see [`Holder::account`]).
     fn heap_bytes(&self) -> usize;
-    /// Whether a build aggregate collects integer items in batches of [`BATCH`] for
-    /// [`Sketch::add_ints`] (sketches whose update misses the cache: the batch
-    /// prefetches).
-    const BATCH_INTS: bool = false;
+    /// Whether a build aggregate collects items in batches of [`BATCH`] for
+    /// [`Sketch::add_ints`] and [`Sketch::add_bytes`] (sketches whose update misses the
+    /// cache: a batch prefetches).
+    const BATCHED: bool = false;
     /// Counts a batch of integer items `(value, hash, weight)`; only called when
-    /// `BATCH_INTS`.
+    /// `BATCHED`.
     fn add_ints(&mut self, _batch: &[(i64, u64, u64)]) -> topk_core::Result<()> {
-        unreachable!("add_ints of a sketch without BATCH_INTS")
+        unreachable!("add_ints of a sketch without batches")
+    }
+    /// Counts a batch of byte-string items `(length, hash, weight)` whose bytes follow
+    /// one another in `bytes`; only called when `BATCHED`.
+    fn add_bytes(&mut self, _bytes: &[u8], _batch: &[(usize, u64, u64)]) -> topk_core::Result<()> {
+        unreachable!("add_bytes of a sketch without batches")
     }
 }
 
-/// Integer items a build aggregate collects before counting them at once (when the
-/// sketch's `BATCH_INTS`).
+/// Items a build aggregate collects before counting them at once (when the sketch is
+/// `BATCHED`).
 pub const BATCH: usize = 64;
+/// ... or, for byte strings, as many as hold this many bytes.
+pub const BATCH_BYTES: usize = 64 * 1024;
+
+/// Items read and not counted yet: integers `(value, hash, weight)`, and byte strings
+/// `(length, hash, weight)` with their bytes one after another in `bytes`.
+#[derive(Clone, Default)]
+pub struct Pending {
+    pub ints: Vec<(i64, u64, u64)>,
+    pub bytes: Vec<u8>,
+    pub byte_items: Vec<(usize, u64, u64)>,
+}
+
+impl Pending {
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.ints.len() >= BATCH || self.byte_items.len() >= BATCH || self.bytes.len() >= BATCH_BYTES
+    }
+    fn heap_bytes(&self) -> usize {
+        (self.ints.capacity() + self.byte_items.capacity()) * 24 + self.bytes.capacity()
+    }
+}
 
 /// Implements [`Sketch`] for a core type whose inherent methods have the trait's names.
 #[macro_export]
@@ -55,12 +81,16 @@ macro_rules! impl_sketch {
     ($S:ty, $name:literal) => {
         $crate::impl_sketch!($S, $name, {});
     };
-    // `batch_ints`: the core type has `update_ints` (see `Sketch::BATCH_INTS`).
-    ($S:ty, $name:literal, batch_ints) => {
+    // `batched`: the core type has `update_ints` and `update_bytes_batch` (see
+    // `Sketch::BATCHED`).
+    ($S:ty, $name:literal, batched) => {
         $crate::impl_sketch!($S, $name, {
-            const BATCH_INTS: bool = true;
+            const BATCHED: bool = true;
             fn add_ints(&mut self, batch: &[(i64, u64, u64)]) -> topk_core::Result<()> {
                 <$S>::update_ints(self, batch)
+            }
+            fn add_bytes(&mut self, bytes: &[u8], batch: &[(usize, u64, u64)]) -> topk_core::Result<()> {
+                <$S>::update_bytes_batch(self, bytes, batch)
             }
         });
     };
@@ -97,21 +127,28 @@ pub struct AggState<S> {
     /// How to read the aggregated column, looked up on the first row (unknown after a
     /// state was imported from its flat form, where only combine and final follow).
     pub reader: Option<ItemReader>,
-    /// Integer items not counted yet (`Sketch::BATCH_INTS`): `sketch` is complete only
-    /// after [`AggState::flush`], which every reader of a state calls first.
-    pub pending: Vec<(i64, u64, u64)>,
+    /// Items not counted yet (`Sketch::BATCHED`): `sketch` is complete only after
+    /// [`AggState::flush`], which every reader of a state calls first.
+    pub pending: Pending,
 }
 
 impl<S: Sketch> AggState<S> {
     pub fn new(sketch: S, reader: Option<ItemReader>) -> Self {
-        AggState { sketch, reader, pending: Vec::new() }
+        AggState { sketch, reader, pending: Pending::default() }
     }
 
     /// Counts the pending items.
     pub fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            let r = self.sketch.add_ints(&self.pending);
-            self.pending.clear();
+        let p = &mut self.pending;
+        if !p.ints.is_empty() {
+            let r = self.sketch.add_ints(&p.ints);
+            p.ints.clear();
+            r.or_raise();
+        }
+        if !p.byte_items.is_empty() {
+            let r = self.sketch.add_bytes(&p.bytes, &p.byte_items);
+            p.bytes.clear();
+            p.byte_items.clear();
             r.or_raise();
         }
     }
@@ -143,7 +180,7 @@ impl<S: Sketch> Holder<S> {
     /// `vm.overcommit_memory = 2`), and the count can never fail.
     #[inline]
     unsafe fn account(&mut self, ctx: pg_sys::MemoryContext) {
-        let bytes = self.state.sketch.heap_bytes() + self.state.pending.capacity() * 24;
+        let bytes = self.state.sketch.heap_bytes() + self.state.pending.heap_bytes();
         if bytes > self.accounted + self.accounted / 8 + 4096 {
             self.charge(ctx, bytes);
         }

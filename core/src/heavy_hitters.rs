@@ -127,6 +127,15 @@ impl HeavyHitters {
         self.cms.add_hash(hash, weight)
     }
 
+    /// Counts a batch of byte-string items (see [`SpaceSaving::update_bytes_batch`]).
+    pub fn update_bytes_batch(&mut self, bytes: &[u8], batch: &[(usize, u64, u64)]) -> Result<()> {
+        self.candidates.update_bytes_batch(bytes, batch)?;
+        for &(_, hash, weight) in batch {
+            self.cms.add_hash(hash, weight)?;
+        }
+        Ok(())
+    }
+
     /// `(count, error)` of an item from both halves (see the module documentation).
     fn bounds(&self, ss: (u64, u64), cms_estimate: u64) -> (u64, u64) {
         let (ss_count, ss_error) = ss;

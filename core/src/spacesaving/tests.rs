@@ -758,3 +758,23 @@ pub(super) fn batched_updates_equal_single_updates() {
     }
     assert_eq!(one.to_bytes(), batched.to_bytes());
 }
+
+#[test]
+pub(super) fn batched_byte_updates_equal_single_updates() {
+    let z = Zipf::new(50_000, 0.9, 5);
+    let mut rng = Rng(23);
+    let items: Vec<(Vec<u8>, u64)> = (0..300_000)
+        .map(|i| (format!("item {}", z.sample(&mut rng)).into_bytes(), 1 + (i % 3 == 0) as u64))
+        .collect();
+    let mut one = SpaceSaving::new(1000).unwrap();
+    for (v, w) in &items {
+        one.update_bytes(v, hash_bytes(v), *w).unwrap();
+    }
+    let mut batched = SpaceSaving::new(1000).unwrap();
+    for chunk in items.chunks(32) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|(v, _)| v.iter().copied()).collect();
+        let batch: Vec<(usize, u64, u64)> = chunk.iter().map(|(v, w)| (v.len(), hash_bytes(v), *w)).collect();
+        batched.update_bytes_batch(&bytes, &batch).unwrap();
+    }
+    assert_eq!(one.to_bytes(), batched.to_bytes());
+}

@@ -1,4 +1,4 @@
-//! Counting items: one at a time, or integer items in batches that prefetch their slots.
+//! Counting items: one at a time, or in batches that prefetch their slots.
 
 use super::*;
 
@@ -101,6 +101,24 @@ impl SpaceSaving {
         }
         let key = self.store_key(v);
         self.put(i, hash, key, weight, self.threshold.wrapping_add(weight));
+        Ok(())
+    }
+
+    /// Counts a batch of byte-string items, exactly as [`SpaceSaving::update_bytes`] one
+    /// after the other, prefetching their slots first (see [`SpaceSaving::update_ints`]):
+    /// `batch` holds each item's `(length, hash, weight)`, and their bytes follow one
+    /// another in `bytes`. Stops at the first error (the items before it are counted).
+    pub fn update_bytes_batch(&mut self, bytes: &[u8], batch: &[(usize, u64, u64)]) -> Result<()> {
+        if !self.slots.is_empty() {
+            for &(_, hash, _) in batch {
+                prefetch(&self.slots, hash);
+            }
+        }
+        let mut at = 0;
+        for &(len, hash, weight) in batch {
+            self.update_bytes(&bytes[at..at + len], hash, weight)?;
+            at += len;
+        }
         Ok(())
     }
 
