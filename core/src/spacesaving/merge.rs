@@ -77,11 +77,9 @@ impl SpaceSaving {
         // not added: a looser, still valid bound); if not, its merged count
         // (tb + ta) is the new threshold, so it needs no counter.
         let items: Vec<Counter> = if other.slots.is_empty() {
-            other
-                .frozen
-                .iter()
-                .filter(|f| f.count != tb)
-                .map(|f| Counter {
+            // (sized up front: a filtered collect would grow it by doubling)
+            let mut v = Vec::with_capacity(other.frozen.len());
+            v.extend(other.frozen.iter().filter(|f| f.count != tb).map(|f| Counter {
                     key: f.key,
                     count: f.count,
                     lower: f.lower,
@@ -89,8 +87,8 @@ impl SpaceSaving {
                         ItemKind::Bytes => hash_bytes(key_bytes(&other.arena, f.key)),
                         _ => hash_i64(f.key as i64),
                     },
-                })
-                .collect()
+                }));
+            v
         } else {
             let mut v = other.counters();
             v.retain(|c| c.count != tb);
