@@ -128,15 +128,20 @@ fn order(b: u8) -> Small<u8> {
 /// Checks a decoded counter: `(count, lower)` from its code and tag-2 error.
 #[inline(always)]
 fn counter(r: &mut BitReader, kc: u8, ew: u32, t: u64, total: u64, oc: &mut OrderCheck) -> Small<(u64, u64)> {
-    let code = r.eg(kc)?;
-    oc.add(code);
     // (u64 division: u128's is a slow library call, and codes past 64 bits are rare)
-    let (x, tag) = match u64::try_from(code) {
-        Ok(c) => (c / 3, c % 3),
-        Err(_) => match u64::try_from(code / 3) {
-            Ok(x) => (x, (code % 3) as u64),
-            Err(_) => return Err("count larger than the total"),
-        },
+    let (x, tag) = if let Some(c) = r.eg_short(kc) {
+        oc.add64(c);
+        (c / 3, c % 3)
+    } else {
+        let code = r.eg(kc)?;
+        oc.add(code);
+        match u64::try_from(code) {
+            Ok(c) => (c / 3, c % 3),
+            Err(_) => match u64::try_from(code / 3) {
+                Ok(x) => (x, (code % 3) as u64),
+                Err(_) => return Err("count larger than the total"),
+            },
+        }
     };
     let count = match t.checked_add(x) {
         Some(c) if c <= total => c,
@@ -251,7 +256,10 @@ pub(super) fn read_entries_v2(
             let (mut og, mut oc) = (OrderCheck::new(kg), OrderCheck::new(kc));
             for i in 0..n {
                 if i > 0 {
-                    let d = r.eg64(kg).map_err(|_| "items not strictly ascending")?;
+                    let d = match r.eg_short(kg) {
+                        Some(d) => d,
+                        None => r.eg64(kg).map_err(|_| "items not strictly ascending")?,
+                    };
                     og.add64(d);
                     prev = match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1))
                     {
