@@ -249,32 +249,54 @@ pub(super) fn read_entries_v2(
             r.finish()?;
         }
         _ => {
-            let mut prev = unzigzag(cur.varint()?);
+            let prev = unzigzag(cur.varint()?);
             let kg = order(*cur.take(1)?.first().unwrap())?;
             let kc = order(*cur.take(1)?.first().unwrap())?;
-            let mut r = BitReader::new(cur.rest());
-            let (mut og, mut oc) = (OrderCheck::new(kg), OrderCheck::new(kc));
-            for i in 0..n {
-                if i > 0 {
-                    let d = match r.eg_short(kg) {
-                        Some(d) => d,
-                        None => r.eg64(kg).map_err(|_| "items not strictly ascending")?,
-                    };
-                    og.add64(d);
-                    prev = match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1))
-                    {
-                        Some(k) => k,
-                        None => return Err("items not strictly ascending"),
-                    };
-                }
-                let c = counter(&mut r, kc, ew, t, total, &mut oc)?;
-                push(&mut frozen, prev as u64, c)?;
-            }
-            if !og.ok() || !oc.ok() {
-                return Err("code order not the canonical one");
-            }
-            r.finish()?;
+            read_int_entries(&mut frozen, cur.rest(), n, prev, kg, kc, t, total)?;
         }
     }
     Ok(frozen)
+}
+
+/// The entries of integer items (after the first item and the orders): a loop of its
+/// own, out of line, so that its state stays in registers.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn read_int_entries(
+    frozen: &mut Vec<Slot>,
+    bits: &[u8],
+    n: usize,
+    first: i64,
+    kg: u8,
+    kc: u8,
+    t: u64,
+    total: u64,
+) -> Small<()> {
+    let ew = error_width(t);
+    let mut r = BitReader::new(bits);
+    let (mut og, mut oc) = (OrderCheck::new(kg), OrderCheck::new(kc));
+    let (mut prev, mut lower_sum) = (first, 0u64);
+    for i in 0..n {
+        if i > 0 {
+            let d = match r.eg_short(kg) {
+                Some(d) => d,
+                None => r.eg64(kg).map_err(|_| "items not strictly ascending")?,
+            };
+            og.add64(d);
+            prev = match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1)) {
+                Some(k) => k,
+                None => return Err("items not strictly ascending"),
+            };
+        }
+        let (count, lower) = counter(&mut r, kc, ew, t, total, &mut oc)?;
+        lower_sum += lower; // both <= total <= i64::MAX: no overflow
+        if lower_sum > total {
+            return Err("counts larger than the total");
+        }
+        frozen.push(Slot { hash: 0, key: prev as u64, lower, count });
+    }
+    if !og.ok() || !oc.ok() {
+        return Err("code order not the canonical one");
+    }
+    r.finish()
 }
