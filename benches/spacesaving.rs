@@ -100,6 +100,16 @@ fn merge_and_codec(c: &mut Criterion) {
                     black_box(acc.top(100))
                 })
             });
+            // The same with `merge_bytes` (one decoded list reused).
+            g.bench_function(format!("merge_bytes_30_days_top100_{tag}zipf{s}"), |b| {
+                b.iter(|| {
+                    let mut acc = SpaceSaving::new(cap).unwrap();
+                    for d in &days {
+                        acc.merge_bytes(d).unwrap();
+                    }
+                    black_box(acc.top(100))
+                })
+            });
         }
         let whole = build(&stream);
         let stored = SpaceSaving::from_bytes(&whole.to_bytes()).unwrap();

@@ -59,7 +59,8 @@ fn main() {
         _ => {
             let (s, cap): (f64, u32) = (a[3].parse().unwrap(), a[4].parse().unwrap());
             let reps: usize = a.get(5).map_or(1, |r| r.parse().unwrap());
-            // Phases for profiling: decode only, + merge, + top 100, + to_bytes (all).
+            // Phases for profiling: decode only, + merge, + top 100, + to_bytes (all);
+            // `mb`: with `merge_bytes` (top 100, no to_bytes).
             let phase = a.get(6).map_or("all", |s| s.as_str());
             let days: Vec<Vec<u8>> =
                 (0..30).map(|i| std::fs::read(dir.join(format!("{s}_{cap}_{i}"))).unwrap()).collect();
@@ -68,13 +69,17 @@ fn main() {
             for _ in 0..reps {
                 let mut acc = SpaceSaving::new(cap).unwrap();
                 for d in &days {
+                    if phase == "mb" {
+                        acc.merge_bytes(d).unwrap();
+                        continue;
+                    }
                     let x = SpaceSaving::from_bytes(d).unwrap();
                     if phase != "decode" {
                         acc.merge(&x).unwrap();
                     }
                     std::hint::black_box(&x);
                 }
-                if phase == "top" || phase == "all" {
+                if phase == "top" || phase == "all" || phase == "mb" {
                     std::hint::black_box(acc.top(100));
                 }
                 if phase == "all" {

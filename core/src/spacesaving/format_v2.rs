@@ -174,8 +174,10 @@ pub(super) fn read_entries_v2(
     n: usize,
     t: u64,
     total: u64,
+    mut frozen: Vec<Slot>,
 ) -> Small<Vec<Slot>> {
-    let mut frozen = Vec::with_capacity(n);
+    frozen.clear();
+    frozen.reserve(n);
     let mut lower_sum = 0u64;
     let ew = error_width(t);
     let mut push = |frozen: &mut Vec<Slot>, key: u64, (count, lower): (u64, u64)| -> Small<()> {

@@ -145,6 +145,19 @@ impl SpaceSaving {
         Ok(())
     }
 
+    /// Merges the stored sketch `bytes` into `self`: exactly
+    /// `self.merge(&SpaceSaving::from_bytes(bytes)?)` (same result, same errors, `self`
+    /// unchanged on an error), but the decoded counters go into a list `self` keeps for
+    /// its next call (as a merge aggregate decodes one sketch after another), so no
+    /// allocation is made, and freed, a sketch.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let list = std::mem::take(&mut self.spare.0);
+        let other = SpaceSaving::from_bytes_into(bytes, list)?;
+        let r = self.merge(&other);
+        self.spare.0 = other.frozen;
+        r
+    }
+
     /// Merge of two frozen (decoded) sketches: a linear merge of the sorted lists.
     pub(super) fn merge_frozen(&mut self, other: &SpaceSaving) {
         let (ta, tb) = (self.threshold, other.threshold);
