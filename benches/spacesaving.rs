@@ -41,7 +41,11 @@ fn zipf_stream(s: f64, len: usize, seed: u64) -> Vec<(i64, u64)> {
 }
 
 fn build(stream: &[(i64, u64)]) -> SpaceSaving {
-    let mut s = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
+    build_cap(stream, DEFAULT_CAPACITY)
+}
+
+fn build_cap(stream: &[(i64, u64)], capacity: u32) -> SpaceSaving {
+    let mut s = SpaceSaving::new(capacity).unwrap();
     for &(v, h) in stream {
         s.update_int(v, h, 1).unwrap();
     }
@@ -77,23 +81,36 @@ fn merge_and_codec(c: &mut Criterion) {
     let mut g = c.benchmark_group("spacesaving");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     for s in [1.1, 0.8] {
-        // 30 daily sketches of 333k events each, stored.
+        // 30 daily sketches of 333k events each, stored, at the default capacity and at
+        // 3,000 (9 KB a day).
         let stream = zipf_stream(s, 10_000_000, 99);
-        let days: Vec<Vec<u8>> = stream
-            .chunks(stream.len() / 30 + 1)
-            .map(|d| build(d).to_bytes())
-            .collect();
-        assert_eq!(days.len(), 30);
         g.throughput(Throughput::Elements(1));
-        g.bench_function(format!("decode_merge_30_days_top100_zipf{s}"), |b| {
-            b.iter(|| {
-                let mut acc = SpaceSaving::new(DEFAULT_CAPACITY).unwrap();
-                for d in &days {
-                    acc.merge(&SpaceSaving::from_bytes(d).unwrap()).unwrap();
-                }
-                black_box(acc.top(100))
-            })
-        });
+        for (cap, tag) in [(DEFAULT_CAPACITY, ""), (3_000, "cap3000_")] {
+            let days: Vec<Vec<u8>> = stream
+                .chunks(stream.len() / 30 + 1)
+                .map(|d| build_cap(d, cap).to_bytes())
+                .collect();
+            assert_eq!(days.len(), 30);
+            g.bench_function(format!("decode_merge_30_days_top100_{tag}zipf{s}"), |b| {
+                b.iter(|| {
+                    let mut acc = SpaceSaving::new(cap).unwrap();
+                    for d in &days {
+                        acc.merge(&SpaceSaving::from_bytes(d).unwrap()).unwrap();
+                    }
+                    black_box(acc.top(100))
+                })
+            });
+            // The same with `merge_bytes` (one decoded list reused).
+            g.bench_function(format!("merge_bytes_30_days_top100_{tag}zipf{s}"), |b| {
+                b.iter(|| {
+                    let mut acc = SpaceSaving::new(cap).unwrap();
+                    for d in &days {
+                        acc.merge_bytes(d).unwrap();
+                    }
+                    black_box(acc.top(100))
+                })
+            });
+        }
         let whole = build(&stream);
         let stored = SpaceSaving::from_bytes(&whole.to_bytes()).unwrap();
         let bytes = stored.to_bytes();

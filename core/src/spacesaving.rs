@@ -113,10 +113,10 @@
 //!
 //! This file holds the types, the limits and the helpers they share; `table.rs` the
 //! working table and its batch eviction, `update.rs` counting, `read.rs` estimates and
-//! the top counters, `merge.rs` the merge, `resize.rs` merges across capacities,
+//! the top counters, `merge.rs` the merge (and `merge_bytes`), `resize.rs` merges across capacities,
 //! `format.rs` the stored form (cut, encode, decode, text, JSON), `format_v1.rs` and
 //! `format_v2.rs` the entries of each version, `bits.rs` version 2's bit streams; `tests.rs`,
-//! `format_tests.rs` and `size_tests.rs` (accuracy at a stored size) their tests.
+//! `merge_tests.rs`, `format_tests.rs` and `size_tests.rs` (accuracy at a stored size) their tests.
 
 use crate::codec::{from_text, to_text, Reader, Writer};
 use crate::error::{Result, SketchError};
@@ -131,6 +131,8 @@ mod format_tests;
 mod format_v1;
 mod format_v2;
 mod merge;
+#[cfg(test)]
+mod merge_tests;
 mod read;
 mod resize;
 #[cfg(test)]
@@ -252,8 +254,20 @@ pub struct SpaceSaving {
     /// Decoded counters sorted by item, absolute counts; used while `slots` is empty
     /// (a decoded sketch is only turned into a table when it is updated or merged into).
     frozen: Vec<Slot>,
+    /// The list [`SpaceSaving::merge_bytes`] decodes into, kept for its next call.
+    spare: Spare,
     /// Byte-string keys.
     arena: Vec<u8>,
+}
+
+/// A list kept for reuse; a clone starts without one.
+#[derive(Default)]
+struct Spare(Vec<Slot>);
+
+impl Clone for Spare {
+    fn clone(&self) -> Self {
+        Spare::default()
+    }
 }
 
 impl fmt::Debug for SpaceSaving {

@@ -121,6 +121,9 @@ pub(super) struct OrderCheck {
     /// 2^k and 2^(k+1): a value has bit length <= k exactly when it is below 2^k.
     lim0: u128,
     lim1: u128,
+    /// The same limits less one, for 64-bit values (u64::MAX when 2^k passes 64 bits).
+    max0: u64,
+    max1: u64,
     n: u64,
     /// Values of bit length <= k, and <= k + 1.
     c0: u64,
@@ -129,13 +132,15 @@ pub(super) struct OrderCheck {
 
 impl OrderCheck {
     pub(super) fn new(k: u8) -> Self {
-        OrderCheck { k: k as u32, lim0: 1 << k, lim1: 1 << (k + 1), n: 0, c0: 0, c1: 0 }
+        let (lim0, lim1) = (1u128 << k, 1u128 << (k + 1));
+        let max = |l: u128| u64::try_from(l - 1).unwrap_or(u64::MAX);
+        OrderCheck { k: k as u32, lim0, lim1, max0: max(lim0), max1: max(lim1), n: 0, c0: 0, c1: 0 }
     }
     #[inline(always)]
     pub(super) fn add64(&mut self, v: u64) {
         self.n += 1;
-        self.c0 += ((v as u128) < self.lim0) as u64;
-        self.c1 += ((v as u128) < self.lim1) as u64;
+        self.c0 += (v <= self.max0) as u64;
+        self.c1 += (v <= self.max1) as u64;
     }
     #[inline(always)]
     pub(super) fn add(&mut self, v: u128) {
@@ -203,6 +208,24 @@ impl<'a> BitReader<'a> {
             n -= take;
         }
         Ok(v)
+    }
+    /// The common case of [`eg`](Self::eg): a code of at most 57 bits whose 8 bytes
+    /// from the current one are all in the stream (so it cannot pass the end). `None`
+    /// (nothing read) otherwise: then `eg` or `eg64` reads it, with their errors.
+    #[inline(always)]
+    pub(super) fn eg_short(&mut self, k: u8) -> Option<u64> {
+        let byte = self.pos >> 3;
+        let s = self.buf.get(byte..byte + 8)?;
+        let p = u64::from_le_bytes(s.try_into().unwrap()) >> (self.pos & 7);
+        let zeros = p.trailing_zeros();
+        let m = zeros + k as u32;
+        if zeros + 1 + m > 57 {
+            return None;
+        }
+        let low = (p >> (zeros + 1)) & ((1u64 << m) - 1);
+        // pos & 7 + 57 <= 64: within the 8 bytes read.
+        self.pos += (zeros + 1 + m) as usize;
+        Some(((1u64 << m) | low) - (1u64 << k))
     }
     /// [`eg`](Self::eg) of a value that must fit 64 bits.
     #[inline(always)]

@@ -114,6 +114,13 @@ impl SpaceSaving {
     }
 
     pub fn from_bytes(buf: &[u8]) -> Result<Self> {
+        Self::from_bytes_into(buf, Vec::new())
+    }
+
+    /// [`from_bytes`](Self::from_bytes), the counters of a version-2 sketch decoded into
+    /// `list` (cleared first): a caller decoding one sketch after another reuses one
+    /// allocation.
+    pub(super) fn from_bytes_into(buf: &[u8], list: Vec<Slot>) -> Result<Self> {
         let (mut r, version) = Reader::open(buf, MAGIC, "topk sketch")?;
         if version != 1 && version != VERSION {
             return Err(r
@@ -167,7 +174,7 @@ impl SpaceSaving {
             // It would be stored cut: not the form the encoder writes.
             Err("larger than the stored size budget")
         } else {
-            read_entries_v2(&mut s, rest, n, t, total)
+            read_entries_v2(&mut s, rest, n, t, total, list)
         }
         .map_err(corrupt)?;
         r.finish()?;
@@ -240,6 +247,7 @@ impl SpaceSaving {
             slots: Vec::new(),
             live: 0,
             frozen: Vec::new(),
+            spare: Spare::default(),
             arena: Vec::new(),
         }
     }

@@ -128,15 +128,20 @@ fn order(b: u8) -> Small<u8> {
 /// Checks a decoded counter: `(count, lower)` from its code and tag-2 error.
 #[inline(always)]
 fn counter(r: &mut BitReader, kc: u8, ew: u32, t: u64, total: u64, oc: &mut OrderCheck) -> Small<(u64, u64)> {
-    let code = r.eg(kc)?;
-    oc.add(code);
     // (u64 division: u128's is a slow library call, and codes past 64 bits are rare)
-    let (x, tag) = match u64::try_from(code) {
-        Ok(c) => (c / 3, c % 3),
-        Err(_) => match u64::try_from(code / 3) {
-            Ok(x) => (x, (code % 3) as u64),
-            Err(_) => return Err("count larger than the total"),
-        },
+    let (x, tag) = if let Some(c) = r.eg_short(kc) {
+        oc.add64(c);
+        (c / 3, c % 3)
+    } else {
+        let code = r.eg(kc)?;
+        oc.add(code);
+        match u64::try_from(code) {
+            Ok(c) => (c / 3, c % 3),
+            Err(_) => match u64::try_from(code / 3) {
+                Ok(x) => (x, (code % 3) as u64),
+                Err(_) => return Err("count larger than the total"),
+            },
+        }
     };
     let count = match t.checked_add(x) {
         Some(c) if c <= total => c,
@@ -169,8 +174,10 @@ pub(super) fn read_entries_v2(
     n: usize,
     t: u64,
     total: u64,
+    mut frozen: Vec<Slot>,
 ) -> Small<Vec<Slot>> {
-    let mut frozen = Vec::with_capacity(n);
+    frozen.clear();
+    frozen.reserve(n);
     let mut lower_sum = 0u64;
     let ew = error_width(t);
     let mut push = |frozen: &mut Vec<Slot>, key: u64, (count, lower): (u64, u64)| -> Small<()> {
@@ -244,29 +251,54 @@ pub(super) fn read_entries_v2(
             r.finish()?;
         }
         _ => {
-            let mut prev = unzigzag(cur.varint()?);
+            let prev = unzigzag(cur.varint()?);
             let kg = order(*cur.take(1)?.first().unwrap())?;
             let kc = order(*cur.take(1)?.first().unwrap())?;
-            let mut r = BitReader::new(cur.rest());
-            let (mut og, mut oc) = (OrderCheck::new(kg), OrderCheck::new(kc));
-            for i in 0..n {
-                if i > 0 {
-                    let d = r.eg64(kg).map_err(|_| "items not strictly ascending")?;
-                    og.add64(d);
-                    prev = match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1))
-                    {
-                        Some(k) => k,
-                        None => return Err("items not strictly ascending"),
-                    };
-                }
-                let c = counter(&mut r, kc, ew, t, total, &mut oc)?;
-                push(&mut frozen, prev as u64, c)?;
-            }
-            if !og.ok() || !oc.ok() {
-                return Err("code order not the canonical one");
-            }
-            r.finish()?;
+            read_int_entries(&mut frozen, cur.rest(), n, prev, kg, kc, t, total)?;
         }
     }
     Ok(frozen)
+}
+
+/// The entries of integer items (after the first item and the orders): a loop of its
+/// own, out of line, so that its state stays in registers.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn read_int_entries(
+    frozen: &mut Vec<Slot>,
+    bits: &[u8],
+    n: usize,
+    first: i64,
+    kg: u8,
+    kc: u8,
+    t: u64,
+    total: u64,
+) -> Small<()> {
+    let ew = error_width(t);
+    let mut r = BitReader::new(bits);
+    let (mut og, mut oc) = (OrderCheck::new(kg), OrderCheck::new(kc));
+    let (mut prev, mut lower_sum) = (first, 0u64);
+    for i in 0..n {
+        if i > 0 {
+            let d = match r.eg_short(kg) {
+                Some(d) => d,
+                None => r.eg64(kg).map_err(|_| "items not strictly ascending")?,
+            };
+            og.add64(d);
+            prev = match prev.checked_add_unsigned(d).and_then(|k| k.checked_add(1)) {
+                Some(k) => k,
+                None => return Err("items not strictly ascending"),
+            };
+        }
+        let (count, lower) = counter(&mut r, kc, ew, t, total, &mut oc)?;
+        lower_sum += lower; // both <= total <= i64::MAX: no overflow
+        if lower_sum > total {
+            return Err("counts larger than the total");
+        }
+        frozen.push(Slot { hash: 0, key: prev as u64, lower, count });
+    }
+    if !og.ok() || !oc.ok() {
+        return Err("code order not the canonical one");
+    }
+    r.finish()
 }

@@ -77,11 +77,9 @@ impl SpaceSaving {
         // not added: a looser, still valid bound); if not, its merged count
         // (tb + ta) is the new threshold, so it needs no counter.
         let items: Vec<Counter> = if other.slots.is_empty() {
-            other
-                .frozen
-                .iter()
-                .filter(|f| f.count != tb)
-                .map(|f| Counter {
+            // (sized up front: a filtered collect would grow it by doubling)
+            let mut v = Vec::with_capacity(other.frozen.len());
+            v.extend(other.frozen.iter().filter(|f| f.count != tb).map(|f| Counter {
                     key: f.key,
                     count: f.count,
                     lower: f.lower,
@@ -89,8 +87,8 @@ impl SpaceSaving {
                         ItemKind::Bytes => hash_bytes(key_bytes(&other.arena, f.key)),
                         _ => hash_i64(f.key as i64),
                     },
-                })
-                .collect()
+                }));
+            v
         } else {
             let mut v = other.counters();
             v.retain(|c| c.count != tb);
@@ -145,6 +143,19 @@ impl SpaceSaving {
         self.fit_table();
         self.total = total;
         Ok(())
+    }
+
+    /// Merges the stored sketch `bytes` into `self`: exactly
+    /// `self.merge(&SpaceSaving::from_bytes(bytes)?)` (same result, same errors, `self`
+    /// unchanged on an error), but the decoded counters go into a list `self` keeps for
+    /// its next call (as a merge aggregate decodes one sketch after another), so no
+    /// allocation is made, and freed, a sketch.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let list = std::mem::take(&mut self.spare.0);
+        let other = SpaceSaving::from_bytes_into(bytes, list)?;
+        let r = self.merge(&other);
+        self.spare.0 = other.frozen;
+        r
     }
 
     /// Merge of two frozen (decoded) sketches: a linear merge of the sorted lists.

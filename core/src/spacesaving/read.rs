@@ -17,16 +17,14 @@ impl SpaceSaving {
                 .collect()
         } else {
             let off = self.offset;
-            self.slots
-                .iter()
-                .filter(|s| s.lower != 0)
-                .map(|s| Counter {
-                    key: s.key,
-                    count: s.count.wrapping_add(off),
-                    lower: s.lower,
-                    hash: s.hash,
-                })
-                .collect()
+            let mut v = Vec::with_capacity(self.live);
+            v.extend(self.slots.iter().filter(|s| s.lower != 0).map(|s| Counter {
+                key: s.key,
+                count: s.count.wrapping_add(off),
+                lower: s.lower,
+                hash: s.hash,
+            }));
+            v
         }
     }
 

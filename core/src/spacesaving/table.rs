@@ -17,6 +17,7 @@ impl SpaceSaving {
             slots: Vec::new(),
             live: 0,
             frozen: Vec::new(),
+            spare: Spare::default(),
             arena: Vec::new(),
         })
     }
@@ -49,7 +50,8 @@ impl SpaceSaving {
 
     /// Bytes this sketch holds on the heap (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
-        (self.slots.capacity() + self.frozen.capacity()) * SLOT_BYTES + self.arena.capacity()
+        (self.slots.capacity() + self.frozen.capacity() + self.spare.0.capacity()) * SLOT_BYTES
+            + self.arena.capacity()
     }
 
     // ----- table -----
