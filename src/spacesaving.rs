@@ -15,7 +15,7 @@ use pgrx::pg_sys;
 use topk_core::spacesaving::{self, check_capacity, SpaceSaving, DEFAULT_CAPACITY};
 use topk_core::SketchError;
 
-impl_sketch!(SpaceSaving, "spacesaving", batched);
+impl_sketch!(SpaceSaving, "spacesaving", batched, merge_bytes);
 sketch_type_functions!(SpaceSaving, topk, "spacesaving", ["spacesaving_bigint", "spacesaving_integer", "spacesaving_text"]);
 
 impl crate::item::SketchJson for SpaceSaving {

@@ -32,6 +32,10 @@ pub trait Sketch: Sized + Clone + 'static {
     fn to_text(&self) -> String;
     fn from_text(text: &str) -> topk_core::Result<Self>;
     fn merge(&mut self, other: &Self) -> topk_core::Result<()>;
+    /// Merges a stored sketch: `merge(&from_bytes(bytes)?)`, or the same done faster.
+    fn merge_bytes(&mut self, bytes: &[u8]) -> topk_core::Result<()> {
+        self.merge(&Self::from_bytes(bytes)?)
+    }
     /// Bytes the sketch holds on the Rust heap (see [`Holder::account`]).
     fn heap_bytes(&self) -> usize;
     /// Whether a build aggregate collects items in batches of [`BATCH`] for
@@ -76,28 +80,14 @@ impl Pending {
 }
 
 /// Implements [`Sketch`] for a core type whose inherent methods have the trait's names.
+/// Options: `batched` (the core type has `update_ints` and `update_bytes_batch`: see
+/// `Sketch::BATCHED`), `merge_bytes` (it has its own `merge_bytes`).
 #[macro_export]
 macro_rules! impl_sketch {
-    ($S:ty, $name:literal) => {
-        $crate::impl_sketch!($S, $name, {});
-    };
-    // `batched`: the core type has `update_ints` and `update_bytes_batch` (see
-    // `Sketch::BATCHED`).
-    ($S:ty, $name:literal, batched) => {
-        $crate::impl_sketch!($S, $name, {
-            const BATCHED: bool = true;
-            fn add_ints(&mut self, batch: &[(i64, u64, u64)]) -> topk_core::Result<()> {
-                <$S>::update_ints(self, batch)
-            }
-            fn add_bytes(&mut self, bytes: &[u8], batch: &[(usize, u64, u64)]) -> topk_core::Result<()> {
-                <$S>::update_bytes_batch(self, bytes, batch)
-            }
-        });
-    };
-    ($S:ty, $name:literal, { $($extra:tt)* }) => {
+    ($S:ty, $name:literal $(, $option:ident)*) => {
         impl $crate::state::Sketch for $S {
             const TYPE_NAME: &'static str = $name;
-            $($extra)*
+            $($crate::impl_sketch!(@$option $S);)*
             fn to_bytes(&self) -> Vec<u8> {
                 <$S>::to_bytes(self)
             }
@@ -116,6 +106,20 @@ macro_rules! impl_sketch {
             fn heap_bytes(&self) -> usize {
                 <$S>::heap_bytes(self)
             }
+        }
+    };
+    (@batched $S:ty) => {
+        const BATCHED: bool = true;
+        fn add_ints(&mut self, batch: &[(i64, u64, u64)]) -> topk_core::Result<()> {
+            <$S>::update_ints(self, batch)
+        }
+        fn add_bytes(&mut self, bytes: &[u8], batch: &[(usize, u64, u64)]) -> topk_core::Result<()> {
+            <$S>::update_bytes_batch(self, bytes, batch)
+        }
+    };
+    (@merge_bytes $S:ty) => {
+        fn merge_bytes(&mut self, bytes: &[u8]) -> topk_core::Result<()> {
+            <$S>::merge_bytes(self, bytes)
         }
     };
 }
@@ -432,14 +436,16 @@ pub unsafe fn merge_trans<B: Backend, S: Sketch>(fcinfo: pg_sys::FunctionCallInf
             None => crate::fmgr::return_null(fcinfo),
         };
     };
-    let incoming = S::from_bytes(varlena_bytes(d)).or_raise();
     match state {
         Some(mut s) => {
             s.flush();
-            s.sketch.merge(&incoming).or_raise();
+            s.sketch.merge_bytes(varlena_bytes(d)).or_raise();
             state_datum(s)
         }
-        None => state_datum(B::adopt(fcinfo, AggState::new(incoming, None))),
+        None => {
+            let incoming = S::from_bytes(varlena_bytes(d)).or_raise();
+            state_datum(B::adopt(fcinfo, AggState::new(incoming, None)))
+        }
     }
 }
 
