@@ -885,7 +885,9 @@ BEGIN
             length       integer GENERATED ALWAYS AS (cardinality(items)) STORED,
             PRIMARY KEY (granularity, window_start));
         COMMENT ON TABLE %1$s.top_lists IS 'the top-k list of each window, by rank: batch when final, else speed; errors NULL: all 0';
-        CREATE TABLE %1$s.ranks (rank integer PRIMARY KEY);
+        -- (autovacuum visits it once, soon: then an index-only scan of it reads no heap)
+        CREATE TABLE %1$s.ranks (rank integer PRIMARY KEY)
+            WITH (autovacuum_vacuum_insert_threshold = 0, autovacuum_vacuum_insert_scale_factor = 0);
         INSERT INTO %1$s.ranks SELECT generate_series(1, %5$s);
         ANALYZE %1$s.ranks;
         COMMENT ON TABLE %1$s.ranks IS 'the ranks 1..k of the view %3$s, in the order it reads them';
