@@ -1,19 +1,8 @@
 //! [`SpaceSaving::merge_bytes`] against `merge(&from_bytes(..))`: the same sketch.
 
+use super::tests::Rng;
 use super::*;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-/// A stored day of skewed items (a product of two uniforms), integers or bytes.
 fn day(rng: &mut Rng, cap: u32, events: usize, ids: u64, bytes: bool, v1: bool) -> Vec<u8> {
     let mut s = SpaceSaving::new(cap).unwrap();
     for _ in 0..events {
