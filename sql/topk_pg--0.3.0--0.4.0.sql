@@ -393,9 +393,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
     args text := format('%L, %L', p.name, p.time_column);
     own_ddl text;
+    unsafe_triggers text := current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
     IF topk._captured(p, tbl) THEN
         RETURN;
+    END IF;
+    IF topk._distributed(p) THEN
+        -- Citus creates them on the shards too (the TRUNCATE trigger only here: Citus
+        -- truncates a distributed table through its table on the coordinator)
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_ins', tbl, args);
@@ -411,13 +417,19 @@ BEGIN
     -- loads that skip triggers) the statement triggers do not fire: the apply worker fires
     -- no statement triggers for rows. A row trigger, enabled for replica sessions only,
     -- marks their rows instead; TRUNCATE fires always (replicated TRUNCATEs too).
-    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) = 'r' THEN
+    -- (Not on a distributed source: on the workers the shards are written by Citus'
+    -- sessions, in the origin role, and a shard move replicates rows into the new
+    -- placement as replica; those are no changes of the events.)
+    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) = 'r' AND NOT topk._distributed(p) THEN
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
                        'FOR EACH ROW EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_row', tbl, args);
         EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', tbl, p.trigger_name || '_row');
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, p.trigger_name || '_trunc');
     PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
+    IF topk._distributed(p) THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', coalesce(unsafe_triggers, 'off'), true);
+    END IF;
 END $$;
 
 -- Whether a table has the capture triggers of a pipeline.
@@ -451,8 +463,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t record;
     own_ddl text := current_setting('topk.own_ddl', true);
+    unsafe_triggers text := current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
     PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._drop_watch
+    IF topk._distributed(p) THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);   -- (Citus refuses it else)
+    END IF;
     FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger tg
              WHERE tg.tgname IN (p.trigger_name || '_ins', p.trigger_name || '_upd', p.trigger_name || '_del',
                                  p.trigger_name || '_trunc', p.trigger_name || '_row')
@@ -461,6 +477,9 @@ BEGIN
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.tbl);
     END LOOP;
     PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
+    IF topk._distributed(p) THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', coalesce(unsafe_triggers, 'off'), true);
+    END IF;
 END $$;
 
 -- Marks [from, to) of the source changed, as the trigger does: in hour numbers (hours
@@ -515,6 +534,13 @@ BEGIN
     q.time_type := 'timestamptz';
     q.time_column := 'x';
     moment := topk._hour_sql(q, 'x');
+    IF topk._distributed(p) THEN
+        -- the marks of the shards, from the workers (in this transaction: a mark that
+        -- commits on its node after this statement stays for the next run)
+        EXECUTE format($q$
+            WITH taken AS (DELETE FROM %1$I.shard_changes RETURNING first_hour, last_hour, marked_at)
+            INSERT INTO %1$I.changes (first_hour, last_hour, marked_at) SELECT * FROM taken$q$, p.name);
+    END IF;
     EXECUTE format($q$
         WITH taken AS (
             DELETE FROM %1$I.changes RETURNING first_hour, last_hour, marked_at
@@ -801,12 +827,30 @@ END $$;
 -- the three columns of <name>.changes, in this order), the hours the runs still have to
 -- read again, and the rows they left out; and the capture triggers on the source and on
 -- each of its partitions.
-CREATE FUNCTION topk._create_marks(p topk.pipelines) RETURNS void
+--
+-- On a distributed source (shard_key: its distribution column) also the shards' marks,
+-- <name>.shard_changes: the columns of changes and a distribution key (always NULL),
+-- distributed co-located with the source, so that every node with a shard of the
+-- source has one of it.
+CREATE FUNCTION topk._create_marks(p topk.pipelines, shard_key text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     s text := quote_ident(p.name);
     tbl regclass;
 BEGIN
+    IF shard_key IS NOT NULL THEN
+        EXECUTE format($q$
+            CREATE TABLE %1$s.shard_changes (
+                first_hour bigint,
+                last_hour  bigint,
+                marked_at  timestamptz NOT NULL,
+                shard_key  %2$s);
+            COMMENT ON TABLE %1$s.shard_changes IS 'marks written on the workers by the capture on the source''s shards (the columns of changes)';
+            SELECT create_distributed_table(%3$L, 'shard_key', colocate_with => %4$L)$q$,
+            s, (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                WHERE a.attrelid = p.source AND a.attname = shard_key),
+            format('%s.shard_changes', s), p.source::text);
+    END IF;
     EXECUTE format($q$
         CREATE TABLE %1$s.changes (
             first_hour bigint,
@@ -911,17 +955,24 @@ BEGIN
         quote_ident(p.name), p.item_type, 'top_' || p.k, topk._compression(), p.k);
 END $$;
 
-CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
+CREATE FUNCTION topk._create_objects(p topk.pipelines, shard_key text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     s text := quote_ident(p.name);   -- the pipeline's schema
     t text := p.item_type;
+    ddl text;
 BEGIN
     EXECUTE format('CREATE SCHEMA %s', s);
     EXECUTE format('COMMENT ON SCHEMA %s IS %L', s,
         format('topk_pg pipeline over %s (%s by %s)', p.source, p.item_column, p.time_column));
 
-    PERFORM topk._create_marks(p);
+    PERFORM topk._create_marks(p, shard_key);
+    -- On Citus, the rest are tables, views and functions of the coordinator alone: Citus
+    -- need not propagate them (nor warn that it does not).
+    ddl := current_setting('citus.enable_ddl_propagation', true);
+    IF ddl IS NOT NULL THEN
+        PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
+    END IF;
 
     -- The two sources.
     EXECUTE format($q$
@@ -971,31 +1022,43 @@ BEGIN
         s, t,
         format('SELECT * FROM topk.range_top(%L, $1, $2, $3, NULL::%s)', p.name, t),
         format('SELECT * FROM topk.trending(%L, $1, $2, NULL::%s)', p.name, t));
-
+    IF ddl IS NOT NULL THEN
+        PERFORM set_config('citus.enable_ddl_propagation', ddl, true);
+    END IF;
 END $$;
 
--- A Citus distributed or reference table keeps its rows in shards on the workers,
--- where the capture cannot run (Citus refuses its triggers): create_pipeline refuses it
--- up front. Citus' catalog is read only when Citus is there, by a dynamic query: no
--- dependency on Citus. (A Citus local table is a local table: its pipeline works.)
-CREATE FUNCTION topk._refuse_distributed(source regclass) RETURNS void LANGUAGE plpgsql AS $$
+-- Citus: the distribution column of a source that is a hash-distributed table, NULL for
+-- a table of this node (a Citus local table is one). Its rows live in shards on the
+-- workers, and so do its capture triggers (created with citus.enable_unsafe_triggers):
+-- they write their marks into <name>.shard_changes, co-located with the source
+-- (src/capture.rs), and the runs read the source through Citus. Reference tables and
+-- the other kinds of distributed table are refused. Citus' catalog is read only when
+-- Citus is there, by a dynamic query: no dependency on Citus.
+CREATE FUNCTION topk._shard_key(source regclass) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    kind text;
+    d record;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
-        RETURN;
+        RETURN NULL;
     END IF;
-    EXECUTE $q$SELECT CASE WHEN partmethod <> 'n' THEN 'distributed' WHEN repmodel = 't' THEN 'reference' END
+    EXECUTE $q$SELECT partmethod, repmodel, colocationid,
+                      CASE WHEN partmethod = 'h' THEN column_to_column_name(logicalrelid, partkey) END AS key
                FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1$q$
-        INTO kind USING source;
-    IF kind IS NOT NULL THEN
-        RAISE EXCEPTION 'topk: table % is a Citus % table: pipelines on distributed tables are not supported yet',
-            source, kind USING ERRCODE = 'feature_not_supported',
-            HINT = 'Build rollups of sketches on the workers with the build aggregates (INSERT INTO a table '
-                   'co-located with the events SELECT … topk_agg(item), hll_agg(user) … GROUP BY, as README.md '
-                   '"Scaling out on Citus" shows), or create the pipeline on a local table.';
+        INTO d USING source;
+    IF d.partmethod IS NULL OR (d.partmethod = 'n' AND d.repmodel <> 't' AND d.colocationid = 0) THEN
+        RETURN NULL;
+    ELSIF d.partmethod = 'h' THEN
+        RETURN d.key;
     END IF;
+    RAISE EXCEPTION 'topk: table % is a Citus % table: a pipeline needs a hash-distributed table or a table of this node',
+        source, CASE WHEN d.repmodel = 't' THEN 'reference' WHEN d.partmethod = 'n' THEN 'single-shard' ELSE 'append- or range-distributed' END
+        USING ERRCODE = 'feature_not_supported',
+        HINT = 'Distribute the events with create_distributed_table(table, column), or create the pipeline on a local table.';
 END $$;
+
+-- Whether a pipeline's source is distributed (its marks come from the shards).
+CREATE FUNCTION topk._distributed(p topk.pipelines) RETURNS boolean LANGUAGE sql STABLE
+RETURN to_regclass(format('%I.shard_changes', p.name)) IS NOT NULL;
 
 CREATE FUNCTION topk.create_pipeline(
     name            text,
@@ -1014,6 +1077,7 @@ DECLARE
     p topk.pipelines;
     rel record;
     col_type regtype;
+    shard_key text;
 BEGIN
     -- The name becomes a schema and part of the trigger's name.
     IF create_pipeline.name IS NULL OR create_pipeline.name = '' OR octet_length(create_pipeline.name) > 50 THEN
@@ -1036,7 +1100,7 @@ BEGIN
         RAISE EXCEPTION 'topk: must be the owner of table % to create a pipeline on it', create_pipeline.source
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    PERFORM topk._refuse_distributed(create_pipeline.source);
+    shard_key := topk._shard_key(create_pipeline.source);
 
     p.name := create_pipeline.name;
     p.source := create_pipeline.source;
@@ -1130,6 +1194,13 @@ BEGIN
             RAISE EXCEPTION 'topk: table % has no column %', p.source, quote_literal(p.distinct_column)
                 USING ERRCODE = 'undefined_column';
         END IF;
+        -- (Citus splits hll_agg only in its typed forms, sql/typed.sql)
+        IF shard_key IS NOT NULL
+           AND p.distinct_type NOT IN ('smallint', 'integer', 'bigint', 'text', 'character varying', 'uuid', 'bytea') THEN
+            RAISE EXCEPTION 'topk: on a distributed table the distinct column % must be of type smallint, integer, bigint, text, varchar, uuid or bytea, not %',
+                quote_ident(p.distinct_column), p.distinct_type USING ERRCODE = 'datatype_mismatch',
+                HINT = 'Count a generated column of one of these types, e.g. user_key text GENERATED ALWAYS AS (col::text) STORED.';
+        END IF;
     END IF;
     IF (SELECT relpersistence FROM pg_class WHERE oid = p.source) = 't' THEN
         RAISE EXCEPTION 'topk: % is a temporary table: a pipeline needs a table every session sees', p.source
@@ -1139,7 +1210,7 @@ BEGIN
     INSERT INTO topk.pipelines SELECT p.*;
     INSERT INTO topk.progress (pipeline, granularity)
     SELECT p.name, g.granularity FROM topk.granularities g;
-    PERFORM topk._create_objects(p);
+    PERFORM topk._create_objects(p, shard_key);
 
     -- Existing rows, on request: everything is marked, and the first run reads it. The
     -- triggers see every later change.
@@ -1159,6 +1230,11 @@ BEGIN
         PERFORM topk.unschedule(p.name);
     END IF;
     PERFORM set_config('topk.own_ddl', 'on', true);
+    IF topk._distributed(p) THEN
+        -- (Citus drops a schema with a distributed table over one connection per node,
+        -- and refuses to after the parallel DROP TRIGGER on the shards)
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     PERFORM topk._drop_capture(p);
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', p.name);
     DELETE FROM topk.job_log WHERE job_log.pipeline = p.name;
@@ -1378,10 +1454,28 @@ END $$;
 -- Exact counts (src/tally.rs): topk._tally(item, weight) over events and
 -- topk._tally_parts(items, counts, events) over the arrays of finer windows count a
 -- window in a hash map; topk._tally_arrays(tally, NULL::item_type) returns its items,
--- counts and events as arrays, largest count first, ties by item.
+-- counts and events as arrays, largest count first, ties by item. topk._tally is also
+-- declared on each item type of a pipeline, with a combine function: on a Citus
+-- distributed source each worker tallies its shards (worker_partial_agg) and the
+-- coordinator sums the tallies, so an hour moves a tally per shard, not its events.
 CREATE FUNCTION topk._tally_trans(bytea, anyelement, bigint) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_trans';
-CREATE AGGREGATE topk._tally(anyelement, bigint) (SFUNC = topk._tally_trans, STYPE = bytea, SSPACE = 65536);
+CREATE FUNCTION topk._tally_combine(bytea, bytea) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_combine';
+CREATE AGGREGATE topk._tally(anyelement, bigint) (SFUNC = topk._tally_trans, STYPE = bytea,
+                                                  COMBINEFUNC = topk._tally_combine, SSPACE = 65536);
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['integer', 'bigint', 'text', 'uuid'] LOOP
+        EXECUTE format($f$
+            CREATE FUNCTION topk._tally_trans(bytea, %1$s, bigint) RETURNS bytea
+                IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_trans';
+            CREATE AGGREGATE topk._tally(%1$s, bigint) (SFUNC = topk._tally_trans, STYPE = bytea,
+                                                        COMBINEFUNC = topk._tally_combine, SSPACE = 65536)$f$, t);
+    END LOOP;
+END $$;
 CREATE FUNCTION topk._tally_parts_trans(bytea, anyarray, bigint[], bigint[]) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_parts_trans';
 CREATE AGGREGATE topk._tally_parts(anyarray, bigint[], bigint[]) (SFUNC = topk._tally_parts_trans, STYPE = bytea,
@@ -1818,10 +1912,20 @@ BEGIN
         bound := least(now_ - p.keep_raw_events,
                        (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour'));
         IF bound IS NOT NULL THEN
-            PERFORM set_config('topk.retention', 'on', true);
+            IF topk._distributed(p) THEN
+                -- the triggers run on the workers: Citus sends them this SET LOCAL
+                EXECUTE 'SET LOCAL citus.propagate_set_commands = local';
+                EXECUTE 'SET LOCAL topk.retention = on';
+            ELSE
+                PERFORM set_config('topk.retention', 'on', true);
+            END IF;
             EXECUTE format('DELETE FROM %s WHERE %I < %s', p.source, p.time_column, topk._time_literal(p, bound));
             GET DIAGNOSTICS n = ROW_COUNT;
-            PERFORM set_config('topk.retention', 'off', true);
+            IF topk._distributed(p) THEN
+                EXECUTE 'SET LOCAL topk.retention = off';
+            ELSE
+                PERFORM set_config('topk.retention', 'off', true);
+            END IF;
             r.rows_written := r.rows_written + n;
         END IF;
     END IF;

@@ -21,6 +21,12 @@
 //! and subtransaction.
 //!
 //! Trigger arguments: the pipeline's schema (which holds `changes`), the time column's name.
+//!
+//! On a Citus distributed source the triggers are on its shards, on the workers, where
+//! the coordinator's `changes` table does not exist: there the marks go into a local
+//! shard of the pipeline's `shard_changes`, a distributed table co-located with the
+//! source (a mark and the rows it stands for commit in the same transaction of the same
+//! node; the coordinator's runs take the marks of every shard).
 
 use crate::pg_function;
 use pgrx::pg_sys;
@@ -141,12 +147,19 @@ unsafe fn scan(store: *mut pg_sys::Tuplestorestate, rel: pg_sys::Relation, colum
 
 /// Appends the marks to the table `changes` of schema `schema`: a row per run, (NULL,
 /// NULL) for everything, (NULL, -1) for rows without a usable time.
+/// On a Citus worker (a trigger on a shard of the source), a shard of the
+/// same schema's `shard_changes` (whose fourth column, the distribution key, stays NULL).
 unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
     let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
     if nsp == pg_sys::InvalidOid {
         return;
     }
-    let changes = pg_sys::get_relname_relid(c"changes".as_ptr(), nsp);
+    let mut changes = pg_sys::get_relname_relid(c"changes".as_ptr(), nsp);
+    let mut natts = 3;
+    if changes == pg_sys::InvalidOid {
+        changes = local_shard(nsp);
+        natts = 4;
+    }
     if changes == pg_sys::InvalidOid {
         return;
     }
@@ -155,7 +168,7 @@ unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
         return;
     }
     let desc = (*rel).rd_att;
-    let ok = (*desc).natts == 3 && {
+    let ok = (*desc).natts == natts && {
         let a = (*desc).attrs.as_slice(3);
         a[0].atttypid == pg_sys::INT8OID && a[1].atttypid == pg_sys::INT8OID && a[2].atttypid == pg_sys::TIMESTAMPTZOID
     };
@@ -173,14 +186,70 @@ unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
                 pg_sys::Datum::from(first.unwrap_or(0)),
                 pg_sys::Datum::from(last.unwrap_or(0)),
                 now,
+                pg_sys::Datum::from(0usize),
             ];
-            let mut nulls = [first.is_none(), last.is_none(), false];
+            let mut nulls = [first.is_none(), last.is_none(), false, true];
             let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
             pg_sys::simple_heap_insert(rel, tuple);
             pg_sys::heap_freetuple(tuple);
         }
     }
     pg_sys::table_close(rel, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+}
+
+/// The shard of `<schema>.shard_changes` on this node (Citus), or InvalidOid: its shards
+/// from Citus' catalog pg_dist_shard (co-located with the source's, so a node that
+/// holds a shard of the source holds one of them), the first that is a table here. The
+/// answer is kept for the session, checked by name before each use (a shard that moved
+/// away is gone). Catalog lookups by name see the shards Citus hides from pg_class.
+unsafe fn local_shard(nsp: pg_sys::Oid) -> pg_sys::Oid {
+    let slot = u32::from(nsp) as usize % 8;
+    let cached = LOCAL_SHARD.with(|c| c.get()[slot]);
+    if cached.0 == nsp && cached.1 != pg_sys::InvalidOid && pg_sys::get_rel_namespace(cached.1) == nsp {
+        let name = pg_sys::get_rel_name(cached.1);
+        if !name.is_null() && CStr::from_ptr(name).to_bytes().starts_with(b"shard_changes_") {
+            return cached.1;
+        }
+    }
+    let shell = pg_sys::get_relname_relid(c"shard_changes".as_ptr(), nsp);
+    if shell == pg_sys::InvalidOid
+        || pg_sys::get_relname_relid(c"pg_dist_shard".as_ptr(), pg_sys::PG_CATALOG_NAMESPACE.into()) == pg_sys::InvalidOid
+    {
+        return pg_sys::InvalidOid;
+    }
+    let query = format!(
+        "SELECT shardid FROM pg_catalog.pg_dist_shard WHERE logicalrelid = {}::oid ORDER BY shardid",
+        u32::from(shell)
+    );
+    let ids: Vec<i64> = pgrx::Spi::connect(|client| {
+        let mut ids = Vec::new();
+        for row in client.select(query.as_str(), None, &[])? {
+            if let Some(id) = row.get::<i64>(1)? {
+                ids.push(id);
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(ids)
+    })
+    .unwrap_or_default();
+    for id in ids {
+        let name = std::ffi::CString::new(format!("shard_changes_{id}")).unwrap_or_default();
+        let rel = pg_sys::get_relname_relid(name.as_ptr(), nsp);
+        if rel != pg_sys::InvalidOid {
+            LOCAL_SHARD.with(|c| {
+                let mut all = c.get();
+                all[slot] = (nsp, rel);
+                c.set(all)
+            });
+            return rel;
+        }
+    }
+    pg_sys::InvalidOid
+}
+
+thread_local! {
+    /// (schema, its local shard of shard_changes) found by [`local_shard`], by schema oid mod 8
+    static LOCAL_SHARD: std::cell::Cell<[(pg_sys::Oid, pg_sys::Oid); 8]> =
+        const { std::cell::Cell::new([(pg_sys::InvalidOid, pg_sys::InvalidOid); 8]) };
 }
 
 /// The hours the row triggers of this (sub)transaction marked already, per trigger: a

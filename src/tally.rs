@@ -36,9 +36,22 @@ impl Counting for Tally {
 }
 
 // topk._tally_trans(state bytea, item anyelement, weight bigint): a row counts `weight`
-// (NULL: the row is skipped) and one event.
-pg_function!(fn topk_tally_trans(fcinfo) sql["(bytea, anyelement, bigint) -> bytea"] {
+// (NULL: the row is skipped) and one event. Also declared on the pipeline's item types,
+// for Citus (the aggregate then runs on its workers: the declared type is the item's).
+pg_function!(fn topk_tally_trans(fcinfo) sql[
+    "(bytea, anyelement, bigint) -> bytea",
+    "(bytea, integer, bigint) -> bytea",
+    "(bytea, bigint, bigint) -> bytea",
+    "(bytea, text, bigint) -> bytea",
+    "(bytea, uuid, bigint) -> bytea",
+] {
     count_trans::<Expanded, Tally, _>(fcinfo, true, || (), |()| Tally::new())
+});
+
+// topk._tally_combine(state bytea, state bytea): two partial tallies summed (Citus
+// combines the workers' tallies of a window on the coordinator).
+pg_function!(fn topk_tally_combine(fcinfo) sql["(bytea, bytea) -> bytea"] {
+    crate::state::combine::<Expanded, Tally>(fcinfo)
 });
 
 /// The elements of a one-dimensional array datum (an ERROR on NULL elements).

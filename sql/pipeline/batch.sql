@@ -5,10 +5,28 @@
 -- Exact counts (src/tally.rs): topk._tally(item, weight) over events and
 -- topk._tally_parts(items, counts, events) over the arrays of finer windows count a
 -- window in a hash map; topk._tally_arrays(tally, NULL::item_type) returns its items,
--- counts and events as arrays, largest count first, ties by item.
+-- counts and events as arrays, largest count first, ties by item. topk._tally is also
+-- declared on each item type of a pipeline, with a combine function: on a Citus
+-- distributed source each worker tallies its shards (worker_partial_agg) and the
+-- coordinator sums the tallies, so an hour moves a tally per shard, not its events.
 CREATE FUNCTION topk._tally_trans(bytea, anyelement, bigint) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_trans';
-CREATE AGGREGATE topk._tally(anyelement, bigint) (SFUNC = topk._tally_trans, STYPE = bytea, SSPACE = 65536);
+CREATE FUNCTION topk._tally_combine(bytea, bytea) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_combine';
+CREATE AGGREGATE topk._tally(anyelement, bigint) (SFUNC = topk._tally_trans, STYPE = bytea,
+                                                  COMBINEFUNC = topk._tally_combine, SSPACE = 65536);
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['integer', 'bigint', 'text', 'uuid'] LOOP
+        EXECUTE format($f$
+            CREATE FUNCTION topk._tally_trans(bytea, %1$s, bigint) RETURNS bytea
+                IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_trans';
+            CREATE AGGREGATE topk._tally(%1$s, bigint) (SFUNC = topk._tally_trans, STYPE = bytea,
+                                                        COMBINEFUNC = topk._tally_combine, SSPACE = 65536)$f$, t);
+    END LOOP;
+END $$;
 CREATE FUNCTION topk._tally_parts_trans(bytea, anyarray, bigint[], bigint[]) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'topk_tally_parts_trans';
 CREATE AGGREGATE topk._tally_parts(anyarray, bigint[], bigint[]) (SFUNC = topk._tally_parts_trans, STYPE = bytea,

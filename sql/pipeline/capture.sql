@@ -42,9 +42,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
     args text := format('%L, %L', p.name, p.time_column);
     own_ddl text;
+    unsafe_triggers text := current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
     IF topk._captured(p, tbl) THEN
         RETURN;
+    END IF;
+    IF topk._distributed(p) THEN
+        -- Citus creates them on the shards too (the TRUNCATE trigger only here: Citus
+        -- truncates a distributed table through its table on the coordinator)
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
                    'FOR EACH STATEMENT EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_ins', tbl, args);
@@ -60,13 +66,19 @@ BEGIN
     -- loads that skip triggers) the statement triggers do not fire: the apply worker fires
     -- no statement triggers for rows. A row trigger, enabled for replica sessions only,
     -- marks their rows instead; TRUNCATE fires always (replicated TRUNCATEs too).
-    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) = 'r' THEN
+    -- (Not on a distributed source: on the workers the shards are written by Citus'
+    -- sessions, in the origin role, and a shard move replicates rows into the new
+    -- placement as replica; those are no changes of the events.)
+    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) = 'r' AND NOT topk._distributed(p) THEN
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
                        'FOR EACH ROW EXECUTE FUNCTION topk._capture(%s)', p.trigger_name || '_row', tbl, args);
         EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', tbl, p.trigger_name || '_row');
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, p.trigger_name || '_trunc');
     PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
+    IF topk._distributed(p) THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', coalesce(unsafe_triggers, 'off'), true);
+    END IF;
 END $$;
 
 -- Whether a table has the capture triggers of a pipeline.
@@ -100,8 +112,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t record;
     own_ddl text := current_setting('topk.own_ddl', true);
+    unsafe_triggers text := current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
     PERFORM set_config('topk.own_ddl', 'on', true);   -- no work for topk._drop_watch
+    IF topk._distributed(p) THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);   -- (Citus refuses it else)
+    END IF;
     FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger tg
              WHERE tg.tgname IN (p.trigger_name || '_ins', p.trigger_name || '_upd', p.trigger_name || '_del',
                                  p.trigger_name || '_trunc', p.trigger_name || '_row')
@@ -110,6 +126,9 @@ BEGIN
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.tbl);
     END LOOP;
     PERFORM set_config('topk.own_ddl', coalesce(own_ddl, 'off'), true);
+    IF topk._distributed(p) THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', coalesce(unsafe_triggers, 'off'), true);
+    END IF;
 END $$;
 
 -- Marks [from, to) of the source changed, as the trigger does: in hour numbers (hours
@@ -164,6 +183,13 @@ BEGIN
     q.time_type := 'timestamptz';
     q.time_column := 'x';
     moment := topk._hour_sql(q, 'x');
+    IF topk._distributed(p) THEN
+        -- the marks of the shards, from the workers (in this transaction: a mark that
+        -- commits on its node after this statement stays for the next run)
+        EXECUTE format($q$
+            WITH taken AS (DELETE FROM %1$I.shard_changes RETURNING first_hour, last_hour, marked_at)
+            INSERT INTO %1$I.changes (first_hour, last_hour, marked_at) SELECT * FROM taken$q$, p.name);
+    END IF;
     EXECUTE format($q$
         WITH taken AS (
             DELETE FROM %1$I.changes RETURNING first_hour, last_hour, marked_at

@@ -21,7 +21,8 @@
 --   triggers topk_ddl_watch and topk_drop_watch give new partitions their triggers, mark
 --   the rows of partitions that are attached or detached (a dropped one marks
 --   everything), follow a renamed column, and refuse a retyped or dropped column and a
---   dropped source with an error naming the pipeline.
+--   dropped source with an error naming the pipeline. On a Citus distributed source the
+--   triggers are on its shards and mark into <name>.shard_changes, co-located with it.
 --
 -- EXACT BY REPLACEMENT. The runs move the marks into <name>.stale (an hour per row,
 --   flagged for the speed and the batch path) and recompute those hours from the

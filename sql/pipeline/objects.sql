@@ -5,12 +5,30 @@
 -- the three columns of <name>.changes, in this order), the hours the runs still have to
 -- read again, and the rows they left out; and the capture triggers on the source and on
 -- each of its partitions.
-CREATE FUNCTION topk._create_marks(p topk.pipelines) RETURNS void
+--
+-- On a distributed source (shard_key: its distribution column) also the shards' marks,
+-- <name>.shard_changes: the columns of changes and a distribution key (always NULL),
+-- distributed co-located with the source, so that every node with a shard of the
+-- source has one of it.
+CREATE FUNCTION topk._create_marks(p topk.pipelines, shard_key text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     s text := quote_ident(p.name);
     tbl regclass;
 BEGIN
+    IF shard_key IS NOT NULL THEN
+        EXECUTE format($q$
+            CREATE TABLE %1$s.shard_changes (
+                first_hour bigint,
+                last_hour  bigint,
+                marked_at  timestamptz NOT NULL,
+                shard_key  %2$s);
+            COMMENT ON TABLE %1$s.shard_changes IS 'marks written on the workers by the capture on the source''s shards (the columns of changes)';
+            SELECT create_distributed_table(%3$L, 'shard_key', colocate_with => %4$L)$q$,
+            s, (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                WHERE a.attrelid = p.source AND a.attname = shard_key),
+            format('%s.shard_changes', s), p.source::text);
+    END IF;
     EXECUTE format($q$
         CREATE TABLE %1$s.changes (
             first_hour bigint,
@@ -115,17 +133,24 @@ BEGIN
         quote_ident(p.name), p.item_type, 'top_' || p.k, topk._compression(), p.k);
 END $$;
 
-CREATE FUNCTION topk._create_objects(p topk.pipelines) RETURNS void
+CREATE FUNCTION topk._create_objects(p topk.pipelines, shard_key text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     s text := quote_ident(p.name);   -- the pipeline's schema
     t text := p.item_type;
+    ddl text;
 BEGIN
     EXECUTE format('CREATE SCHEMA %s', s);
     EXECUTE format('COMMENT ON SCHEMA %s IS %L', s,
         format('topk_pg pipeline over %s (%s by %s)', p.source, p.item_column, p.time_column));
 
-    PERFORM topk._create_marks(p);
+    PERFORM topk._create_marks(p, shard_key);
+    -- On Citus, the rest are tables, views and functions of the coordinator alone: Citus
+    -- need not propagate them (nor warn that it does not).
+    ddl := current_setting('citus.enable_ddl_propagation', true);
+    IF ddl IS NOT NULL THEN
+        PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
+    END IF;
 
     -- The two sources.
     EXECUTE format($q$
@@ -175,31 +200,43 @@ BEGIN
         s, t,
         format('SELECT * FROM topk.range_top(%L, $1, $2, $3, NULL::%s)', p.name, t),
         format('SELECT * FROM topk.trending(%L, $1, $2, NULL::%s)', p.name, t));
-
+    IF ddl IS NOT NULL THEN
+        PERFORM set_config('citus.enable_ddl_propagation', ddl, true);
+    END IF;
 END $$;
 
--- A Citus distributed or reference table keeps its rows in shards on the workers,
--- where the capture cannot run (Citus refuses its triggers): create_pipeline refuses it
--- up front. Citus' catalog is read only when Citus is there, by a dynamic query: no
--- dependency on Citus. (A Citus local table is a local table: its pipeline works.)
-CREATE FUNCTION topk._refuse_distributed(source regclass) RETURNS void LANGUAGE plpgsql AS $$
+-- Citus: the distribution column of a source that is a hash-distributed table, NULL for
+-- a table of this node (a Citus local table is one). Its rows live in shards on the
+-- workers, and so do its capture triggers (created with citus.enable_unsafe_triggers):
+-- they write their marks into <name>.shard_changes, co-located with the source
+-- (src/capture.rs), and the runs read the source through Citus. Reference tables and
+-- the other kinds of distributed table are refused. Citus' catalog is read only when
+-- Citus is there, by a dynamic query: no dependency on Citus.
+CREATE FUNCTION topk._shard_key(source regclass) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    kind text;
+    d record;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
-        RETURN;
+        RETURN NULL;
     END IF;
-    EXECUTE $q$SELECT CASE WHEN partmethod <> 'n' THEN 'distributed' WHEN repmodel = 't' THEN 'reference' END
+    EXECUTE $q$SELECT partmethod, repmodel, colocationid,
+                      CASE WHEN partmethod = 'h' THEN column_to_column_name(logicalrelid, partkey) END AS key
                FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1$q$
-        INTO kind USING source;
-    IF kind IS NOT NULL THEN
-        RAISE EXCEPTION 'topk: table % is a Citus % table: pipelines on distributed tables are not supported yet',
-            source, kind USING ERRCODE = 'feature_not_supported',
-            HINT = 'Build rollups of sketches on the workers with the build aggregates (INSERT INTO a table '
-                   'co-located with the events SELECT … topk_agg(item), hll_agg(user) … GROUP BY, as README.md '
-                   '"Scaling out on Citus" shows), or create the pipeline on a local table.';
+        INTO d USING source;
+    IF d.partmethod IS NULL OR (d.partmethod = 'n' AND d.repmodel <> 't' AND d.colocationid = 0) THEN
+        RETURN NULL;
+    ELSIF d.partmethod = 'h' THEN
+        RETURN d.key;
     END IF;
+    RAISE EXCEPTION 'topk: table % is a Citus % table: a pipeline needs a hash-distributed table or a table of this node',
+        source, CASE WHEN d.repmodel = 't' THEN 'reference' WHEN d.partmethod = 'n' THEN 'single-shard' ELSE 'append- or range-distributed' END
+        USING ERRCODE = 'feature_not_supported',
+        HINT = 'Distribute the events with create_distributed_table(table, column), or create the pipeline on a local table.';
 END $$;
+
+-- Whether a pipeline's source is distributed (its marks come from the shards).
+CREATE FUNCTION topk._distributed(p topk.pipelines) RETURNS boolean LANGUAGE sql STABLE
+RETURN to_regclass(format('%I.shard_changes', p.name)) IS NOT NULL;
 
 CREATE FUNCTION topk.create_pipeline(
     name            text,
@@ -218,6 +255,7 @@ DECLARE
     p topk.pipelines;
     rel record;
     col_type regtype;
+    shard_key text;
 BEGIN
     -- The name becomes a schema and part of the trigger's name.
     IF create_pipeline.name IS NULL OR create_pipeline.name = '' OR octet_length(create_pipeline.name) > 50 THEN
@@ -240,7 +278,7 @@ BEGIN
         RAISE EXCEPTION 'topk: must be the owner of table % to create a pipeline on it', create_pipeline.source
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    PERFORM topk._refuse_distributed(create_pipeline.source);
+    shard_key := topk._shard_key(create_pipeline.source);
 
     p.name := create_pipeline.name;
     p.source := create_pipeline.source;
@@ -334,6 +372,13 @@ BEGIN
             RAISE EXCEPTION 'topk: table % has no column %', p.source, quote_literal(p.distinct_column)
                 USING ERRCODE = 'undefined_column';
         END IF;
+        -- (Citus splits hll_agg only in its typed forms, sql/typed.sql)
+        IF shard_key IS NOT NULL
+           AND p.distinct_type NOT IN ('smallint', 'integer', 'bigint', 'text', 'character varying', 'uuid', 'bytea') THEN
+            RAISE EXCEPTION 'topk: on a distributed table the distinct column % must be of type smallint, integer, bigint, text, varchar, uuid or bytea, not %',
+                quote_ident(p.distinct_column), p.distinct_type USING ERRCODE = 'datatype_mismatch',
+                HINT = 'Count a generated column of one of these types, e.g. user_key text GENERATED ALWAYS AS (col::text) STORED.';
+        END IF;
     END IF;
     IF (SELECT relpersistence FROM pg_class WHERE oid = p.source) = 't' THEN
         RAISE EXCEPTION 'topk: % is a temporary table: a pipeline needs a table every session sees', p.source
@@ -343,7 +388,7 @@ BEGIN
     INSERT INTO topk.pipelines SELECT p.*;
     INSERT INTO topk.progress (pipeline, granularity)
     SELECT p.name, g.granularity FROM topk.granularities g;
-    PERFORM topk._create_objects(p);
+    PERFORM topk._create_objects(p, shard_key);
 
     -- Existing rows, on request: everything is marked, and the first run reads it. The
     -- triggers see every later change.
@@ -363,6 +408,11 @@ BEGIN
         PERFORM topk.unschedule(p.name);
     END IF;
     PERFORM set_config('topk.own_ddl', 'on', true);
+    IF topk._distributed(p) THEN
+        -- (Citus drops a schema with a distributed table over one connection per node,
+        -- and refuses to after the parallel DROP TRIGGER on the shards)
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     PERFORM topk._drop_capture(p);
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', p.name);
     DELETE FROM topk.job_log WHERE job_log.pipeline = p.name;

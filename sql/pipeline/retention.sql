@@ -28,10 +28,20 @@ BEGIN
         bound := least(now_ - p.keep_raw_events,
                        (SELECT done_until FROM topk.progress WHERE pipeline = p.name AND granularity = 'hour'));
         IF bound IS NOT NULL THEN
-            PERFORM set_config('topk.retention', 'on', true);
+            IF topk._distributed(p) THEN
+                -- the triggers run on the workers: Citus sends them this SET LOCAL
+                EXECUTE 'SET LOCAL citus.propagate_set_commands = local';
+                EXECUTE 'SET LOCAL topk.retention = on';
+            ELSE
+                PERFORM set_config('topk.retention', 'on', true);
+            END IF;
             EXECUTE format('DELETE FROM %s WHERE %I < %s', p.source, p.time_column, topk._time_literal(p, bound));
             GET DIAGNOSTICS n = ROW_COUNT;
-            PERFORM set_config('topk.retention', 'off', true);
+            IF topk._distributed(p) THEN
+                EXECUTE 'SET LOCAL topk.retention = off';
+            ELSE
+                PERFORM set_config('topk.retention', 'off', true);
+            END IF;
             r.rows_written := r.rows_written + n;
         END IF;
     END IF;
