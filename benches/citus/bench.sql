@@ -165,4 +165,81 @@ SELECT format('hll_agg: cluster = one node byte for byte: %s (estimate %s, exact
 FROM answers;
 SELECT CASE WHEN NOT (hll_same AND cms_same) THEN error('hll or cms differ from one node') END FROM answers \g /dev/null
 
+-- The pipeline on a distributed table: the events over 30 days (at from id), in a table
+-- co-located with events, and the same rows in a local table on the coordinator, each
+-- with a pipeline by item created before the load (the capture marks the load on the
+-- workers). Figures: the load with and without the pipeline; the first run on the
+-- cluster and on one node; what the coordinator receives for the hourly rollups (a
+-- tally per shard and hour: worker_partial_agg of topk._tally on every shard, as
+-- text) against the hours' rows of the item column; the answers against GROUP BY.
+CREATE TABLE sales (id bigint, user_id bigint, item bigint, at timestamptz);
+SELECT create_distributed_table('sales', 'user_id', colocate_with => 'events') \g /dev/null
+CREATE TABLE sales_plain (LIKE sales);
+SELECT create_distributed_table('sales_plain', 'user_id', colocate_with => 'events') \g /dev/null
+CREATE TABLE sales_local (LIKE sales);
+SELECT topk.create_pipeline('sales_cluster', 'bench.sales', 'item', 'at') \g /dev/null
+SELECT topk.create_pipeline('sales_node', 'bench.sales_local', 'item', 'at') \g /dev/null
+UPDATE topk.pipelines SET clock = '2024-02-01' WHERE name IN ('sales_cluster', 'sales_node');
+-- (to_timestamp of a number: an IMMUTABLE function, which Citus runs on the shards)
+INSERT INTO load SELECT 'sales without pipeline',
+    ms(format('INSERT INTO sales_plain SELECT id, user_id, item, to_timestamp(1704067200 + id * 2592000.0 / %s) FROM events', :rows));
+INSERT INTO load SELECT 'sales with pipeline',
+    ms(format('INSERT INTO sales SELECT id, user_id, item, to_timestamp(1704067200 + id * 2592000.0 / %s) FROM events', :rows));
+INSERT INTO load SELECT 'sales_local with pipeline',
+    ms(format('INSERT INTO sales_local SELECT id, user_id, item, to_timestamp(1704067200 + id * 2592000.0 / %s) FROM events_local', :rows));
+SELECT count(*) AS marks FROM sales_cluster.shard_changes \gset
+SELECT clock_timestamp() AS t0 \gset
+CALL topk.run('sales_cluster');
+SELECT extract(epoch FROM clock_timestamp() - :'t0') * 1000 AS run_cluster_ms, clock_timestamp() AS t0 \gset
+CALL topk.run('sales_node');
+SELECT extract(epoch FROM clock_timestamp() - :'t0') * 1000 AS run_node_ms \gset
+-- the hourly tallies of every shard, and the hours' item rows as text
+CREATE TABLE tallies AS
+SELECT sum(split_part(result, ',', 1)::bigint) AS tallies, sum(split_part(result, ',', 2)::bigint) AS bytes
+FROM run_command_on_shards('bench.sales',
+     $q$SELECT count(*) || ',' || sum(length(t::text)) FROM (
+            SELECT worker_partial_agg('topk._tally(bigint,bigint)'::regprocedure, ROW(item, 1::bigint)) AS t
+            FROM %s GROUP BY floor(extract(epoch FROM at) / 3600)) h$q$)
+WHERE success OR (SELECT error('worker_partial_agg of topk._tally failed on shard ' || shardid || ': ' || result));
+
+\echo
+\echo ### The pipeline on the distributed table
+\echo
+SELECT format('sales: the %s events over 30 days (%s hours), distributed by user_id (%s shards), a pipeline by item '
+              '(created before the load). Load (INSERT … SELECT from events, on the workers): %s without a pipeline, %s with '
+              '(%s×; %s marks on the shards), %s into the local table with its pipeline. First run (CALL topk.run: every '
+              'hour, day, week read and rolled up): cluster %s, one node %s.',
+              :rows, 720, (SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'sales'::regclass),
+              (SELECT pretty_ms(ms) FROM load WHERE what = 'sales without pipeline'),
+              (SELECT pretty_ms(ms) FROM load WHERE what = 'sales with pipeline'),
+              round((SELECT ms FROM load WHERE what = 'sales with pipeline')
+                    / (SELECT ms FROM load WHERE what = 'sales without pipeline'), 2), :marks,
+              (SELECT pretty_ms(ms) FROM load WHERE what = 'sales_local with pipeline'),
+              pretty_ms(:run_cluster_ms), pretty_ms(:run_node_ms));
+SELECT format('Hourly rollups, what the coordinator receives: %s tallies (a shard and an hour each), %s bytes as text, '
+              '%s a rollup of an hour; without the split, the hours'' item rows: %s rows, %s bytes as text (%s×).',
+              t.tallies, t.bytes, pg_size_pretty(round(t.bytes / 720)::bigint), :rows,
+              (SELECT sum(length(item::text)) FROM sales_local), round((SELECT sum(length(item::text)) FROM sales_local) / t.bytes, 1))
+FROM tallies t;
+-- The answers: every day's top 100 on the cluster and on one node against GROUP BY.
+CREATE TABLE day_answers AS
+WITH exact AS (
+    SELECT day, array_agg(item ORDER BY c DESC, item) AS items, array_agg(c ORDER BY c DESC, item) AS counts
+    FROM (SELECT date_trunc('day', at) AS day, item, count(*) AS c,
+                 row_number() OVER (PARTITION BY date_trunc('day', at) ORDER BY count(*) DESC, item) AS r
+          FROM sales_local GROUP BY 1, 2) x WHERE r <= 100 GROUP BY day)
+SELECT e.day, e.items = c.items AND e.counts = c.counts AS cluster_exact, e.items = n.items AND e.counts = n.counts AS node_exact
+FROM exact e
+JOIN (SELECT window_start, items[1:100] AS items, counts[1:100] AS counts FROM sales_cluster.top_lists WHERE granularity = 'day') c
+  ON c.window_start = e.day
+JOIN (SELECT window_start, items[1:100] AS items, counts[1:100] AS counts FROM sales_node.top_lists WHERE granularity = 'day') n
+  ON n.window_start = e.day;
+SELECT format('Answers: %s days; the top 100 of each equal to GROUP BY (items and counts, ties by item): cluster %s, one node %s.',
+              count(*), count(*) FILTER (WHERE cluster_exact), count(*) FILTER (WHERE node_exact))
+FROM day_answers;
+SELECT CASE WHEN count(*) FILTER (WHERE NOT cluster_exact OR NOT node_exact) > 0 OR count(*) = 0
+            THEN error('a day of the pipeline differs from GROUP BY') END FROM day_answers \g /dev/null
+SELECT topk.drop_pipeline('sales_cluster') \g /dev/null
+SELECT topk.drop_pipeline('sales_node') \g /dev/null
+
 DROP SCHEMA bench CASCADE;

@@ -100,6 +100,7 @@ FROM (SELECT r.result AS s FROM run_command_on_shards('by_user',
 -- and writes rolled back. Citus itself refuses an UPDATE of the distribution column.
 -- (Citus refuses a STABLE function of a column in an UPDATE, such as timestamptz +
 -- interval: hours_later is IMMUTABLE, which a shift by whole hours is.)
+UPDATE by_user SET at = at + interval '3 hours' WHERE id % 10 = 1;
 CREATE FUNCTION hours_later(t timestamptz, n integer) RETURNS timestamptz IMMUTABLE LANGUAGE sql
 RETURN to_timestamp(extract(epoch FROM t)::double precision + n * 3600);
 UPDATE by_user SET item = 'p1' WHERE id % 10 = 0 AND at < '2024-01-02';
