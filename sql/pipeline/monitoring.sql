@@ -24,10 +24,14 @@ BEGIN
         pipeline := p.name;
         mode := p.mode;
         clock := p.clock;
-        EXECUTE format('SELECT coalesce(now() - least((SELECT min(marked_at) FROM %1$I.changes),
+        -- (the marks: on a Citus distributed source also those of the shards)
+        EXECUTE format('SELECT coalesce(now() - least((SELECT min(marked_at) FROM %2$s m),
                                                       (SELECT min(marked_at) FROM %1$I.stale WHERE speed)), interval ''0''),
-                               (SELECT count(*) FROM %1$I.changes) + (SELECT count(*) FROM %1$I.stale WHERE speed),
-                               (SELECT coalesce(sum(events), 0) FROM %1$I.rejects)', p.name)
+                               (SELECT count(*) FROM %2$s m) + (SELECT count(*) FROM %1$I.stale WHERE speed),
+                               (SELECT coalesce(sum(events), 0) FROM %1$I.rejects)', p.name,
+                       CASE WHEN topk._distributed(p)
+                            THEN format('(SELECT marked_at FROM %1$I.changes UNION ALL SELECT marked_at FROM %1$I.shard_changes)', p.name)
+                            ELSE format('%I.changes', p.name) END)
             INTO lag, pending_changes, rejected_events;
         lag_seconds := extract(epoch FROM lag);
         SELECT max(last_done) FILTER (WHERE pr.granularity = 'hour'),

@@ -49,6 +49,9 @@ COPY by_user FROM STDIN (FORMAT csv);
 \.
 -- The marks are on the workers, a few per statement and shard.
 SELECT (SELECT count(*) > 0 FROM pi.shard_changes) AS pi_marked, (SELECT count(*) > 0 FROM pu.shard_changes) AS pu_marked;
+-- Monitoring counts them as pending.
+SELECT pipeline, pending_changes > 0 AS pending, lag_seconds > 0 AS lagging FROM topk.pipeline_status
+WHERE pipeline IN ('pi', 'pu') ORDER BY 1;
 CALL topk.run('pi');
 CALL topk.run('pu');
 SELECT (SELECT count(*) FROM pi.shard_changes) + (SELECT count(*) FROM pu.shard_changes) AS marks_left;
