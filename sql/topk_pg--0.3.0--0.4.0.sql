@@ -1231,6 +1231,20 @@ BEGIN
     END IF;
     PERFORM set_config('topk.own_ddl', 'on', true);
     IF topk._distributed(p) THEN
+        -- Citus makes a shard it moves from the table's definition, TRUNCATE trigger
+        -- included, but drops the triggers of the shards without it: those are dropped
+        -- here, on every worker, before this transaction locks a shard (the command runs
+        -- in sessions of its own; it waits 10 s at most for a lock, and if it fails the
+        -- leftover triggers, harmless without the pipeline's schema, stay).
+        PERFORM run_command_on_workers(format($c$SET lock_timeout = '10s'; DO $d$
+            DECLARE
+                t record;
+            BEGIN
+                FOR t IN SELECT tgname, tgrelid::regclass AS tbl FROM pg_catalog.pg_trigger
+                         WHERE tgname ~ '_trunc_[0-9]+$' AND regexp_replace(tgname, '_trunc_[0-9]+$', '') = %L LOOP
+                    EXECUTE format('DROP TRIGGER %%I ON %%s', t.tgname, t.tbl);
+                END LOOP;
+            END $d$ $c$, p.trigger_name));
         -- (Citus drops a schema with a distributed table over one connection per node,
         -- and refuses to after the parallel DROP TRIGGER on the shards)
         PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);

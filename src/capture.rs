@@ -147,9 +147,10 @@ unsafe fn scan(store: *mut pg_sys::Tuplestorestate, rel: pg_sys::Relation, colum
 
 /// Appends the marks to the table `changes` of schema `schema`: a row per run, (NULL,
 /// NULL) for everything, (NULL, -1) for rows without a usable time.
-/// On a Citus worker (a trigger on a shard of the source), a shard of the
-/// same schema's `shard_changes` (whose fourth column, the distribution key, stays NULL).
-unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
+/// On a Citus worker (a trigger on a shard of the source), the shard of the same
+/// schema's `shard_changes` co-located with it ([`local_shard`]; its fourth column, the
+/// distribution key, stays NULL).
+unsafe fn write(schema: &CStr, table: pg_sys::Oid, runs: Option<Vec<(i64, i64)>>, undated: bool) {
     let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
     if nsp == pg_sys::InvalidOid {
         return;
@@ -157,7 +158,7 @@ unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
     let mut changes = pg_sys::get_relname_relid(c"changes".as_ptr(), nsp);
     let mut natts = 3;
     if changes == pg_sys::InvalidOid {
-        changes = local_shard(nsp);
+        changes = local_shard(nsp, table);
         natts = 4;
     }
     if changes == pg_sys::InvalidOid {
@@ -197,15 +198,19 @@ unsafe fn write(schema: &CStr, runs: Option<Vec<(i64, i64)>>, undated: bool) {
     pg_sys::table_close(rel, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
 }
 
-/// The shard of `<schema>.shard_changes` on this node (Citus), or InvalidOid: its shards
-/// from Citus' catalog pg_dist_shard (co-located with the source's, so a node that
-/// holds a shard of the source holds one of them), the first that is a table here. The
-/// answer is kept for the session, checked by name before each use (a shard that moved
-/// away is gone). Catalog lookups by name see the shards Citus hides from pg_class.
-unsafe fn local_shard(nsp: pg_sys::Oid) -> pg_sys::Oid {
-    let slot = u32::from(nsp) as usize % 8;
+/// The shard of `<schema>.shard_changes` that takes the marks of a statement on `table`
+/// (a shard of the source, on a Citus node), or InvalidOid: the one co-located with that
+/// shard (the same hash range in Citus' catalog pg_dist_shard), which is wherever the
+/// source's shard is, also after a shard move (the old placement, dropped later, keeps
+/// its name until then: no other shard of this node would do); for a table that is no
+/// shard (a TRUNCATE of the source's table on a worker), a placement of this node
+/// (pg_dist_placement). Kept for the session per table (a moved shard is a new table),
+/// checked by name before each use. Lookups by name see the shards Citus hides from
+/// pg_class.
+unsafe fn local_shard(nsp: pg_sys::Oid, table: pg_sys::Oid) -> pg_sys::Oid {
+    let slot = u32::from(table) as usize % 8;
     let cached = LOCAL_SHARD.with(|c| c.get()[slot]);
-    if cached.0 == nsp && cached.1 != pg_sys::InvalidOid && pg_sys::get_rel_namespace(cached.1) == nsp {
+    if cached.0 == table && cached.1 != pg_sys::InvalidOid && pg_sys::get_rel_namespace(cached.1) == nsp {
         let name = pg_sys::get_rel_name(cached.1);
         if !name.is_null() && CStr::from_ptr(name).to_bytes().starts_with(b"shard_changes_") {
             return cached.1;
@@ -217,9 +222,24 @@ unsafe fn local_shard(nsp: pg_sys::Oid) -> pg_sys::Oid {
     {
         return pg_sys::InvalidOid;
     }
+    // the table's shard id: the digits after the last '_' of its name (Citus' shard names)
+    let name = pg_sys::get_rel_name(table);
+    let id = if name.is_null() {
+        None
+    } else {
+        let name = CStr::from_ptr(name).to_bytes();
+        let digits = &name[name.iter().rposition(|&b| b == b'_').map_or(name.len(), |p| p + 1)..];
+        std::str::from_utf8(digits).ok().and_then(|d| d.parse::<i64>().ok())
+    };
     let query = format!(
-        "SELECT shardid FROM pg_catalog.pg_dist_shard WHERE logicalrelid = {}::oid ORDER BY shardid",
-        u32::from(shell)
+        "(SELECT c.shardid FROM pg_catalog.pg_dist_shard c JOIN pg_catalog.pg_dist_shard s \
+            ON s.shardid = {id} AND s.shardminvalue = c.shardminvalue WHERE c.logicalrelid = {shell}::oid) \
+         UNION ALL \
+         (SELECT p.shardid FROM pg_catalog.pg_dist_placement p JOIN pg_catalog.pg_dist_shard c USING (shardid) \
+          WHERE c.logicalrelid = {shell}::oid AND p.groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group) \
+          ORDER BY 1)",
+        id = id.unwrap_or(-1),
+        shell = u32::from(shell)
     );
     let ids: Vec<i64> = pgrx::Spi::connect(|client| {
         let mut ids = Vec::new();
@@ -237,7 +257,7 @@ unsafe fn local_shard(nsp: pg_sys::Oid) -> pg_sys::Oid {
         if rel != pg_sys::InvalidOid {
             LOCAL_SHARD.with(|c| {
                 let mut all = c.get();
-                all[slot] = (nsp, rel);
+                all[slot] = (table, rel);
                 c.set(all)
             });
             return rel;
@@ -247,7 +267,8 @@ unsafe fn local_shard(nsp: pg_sys::Oid) -> pg_sys::Oid {
 }
 
 thread_local! {
-    /// (schema, its local shard of shard_changes) found by [`local_shard`], by schema oid mod 8
+    /// (table, the shard of shard_changes for its marks) found by [`local_shard`], by the
+    /// table's oid mod 8
     static LOCAL_SHARD: std::cell::Cell<[(pg_sys::Oid, pg_sys::Oid); 8]> =
         const { std::cell::Cell::new([(pg_sys::InvalidOid, pg_sys::InvalidOid); 8]) };
 }
@@ -338,7 +359,7 @@ pg_function!(fn topk_capture(fcinfo) sql["() -> trigger"] {
     }
     if marks.everything || marks.undated || !marks.hours.is_empty() {
         let undated = marks.undated && !marks.everything;
-        write(schema, marks.runs(), undated);
+        write(schema, (*(*td).tg_relation).rd_id, marks.runs(), undated);
     }
     pg_sys::Datum::from(0usize)
 });
