@@ -179,11 +179,19 @@ DECLARE
     mark record := topk._mark_range_sql(p);
     q topk.pipelines := p;
     moment record;  -- the hour bucket of a moment x.x (timestamptz)
+    member regclass;
 BEGIN
     q.time_type := 'timestamptz';
     q.time_column := 'x';
     moment := topk._hour_sql(q, 'x');
     IF topk._distributed(p) THEN
+        -- partitions that joined a distributed source since the last run (Citus has
+        -- distributed them by now): their triggers, and their rows marked
+        FOREACH member IN ARRAY topk._members(p.source) LOOP
+            CONTINUE WHEN topk._captured(p, member);
+            PERFORM topk._install_capture(p, member);
+            PERFORM topk._mark_table(p, member);
+        END LOOP;
         -- the marks of the shards, from the workers (in this transaction: a mark that
         -- commits on its node after this statement stays for the next run)
         EXECUTE format($q$
@@ -359,6 +367,9 @@ BEGIN
         -- tables that joined it (created or attached as partitions): captured, and their
         -- rows (if any) counted
         CONTINUE WHEN NOT coalesce(joining, false);
+        -- (A distributed source: Citus distributes a new partition after this watch, and
+        -- refuses one with triggers; the next run gives it its triggers: topk._collect.)
+        CONTINUE WHEN topk._distributed(p);
         FOREACH member IN ARRAY members LOOP
             CONTINUE WHEN topk._captured(p, member);
             PERFORM topk._install_capture(p, member);

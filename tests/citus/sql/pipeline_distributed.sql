@@ -206,7 +206,30 @@ CALL topk.run('pi');
 SELECT count(*) AS windows, count(*) FILTER (WHERE (l.items, l.counts) IS DISTINCT FROM (k.items, k.counts)) AS changed
 FROM kept k LEFT JOIN pi.top_lists l USING (granularity, window_start);
 
--- 8. drop_pipeline removes the triggers on the shards (also the TRUNCATE triggers Citus
+-- 8. A distributed partitioned source, a partition a day. A new partition is created as
+-- usual (Citus distributes it, and would refuse it with triggers: the pipeline's watch
+-- leaves it alone); rows into it through the parent are marked by the parent's
+-- triggers, and the next run gives the partition its own, for statements that name it.
+CREATE TABLE by_day (id bigint, user_id bigint, at timestamptz NOT NULL, item bigint) PARTITION BY RANGE (at);
+CREATE TABLE by_day_0101 PARTITION OF by_day FOR VALUES FROM ('2024-01-01') TO ('2024-01-02');
+CREATE TABLE by_day_0102 PARTITION OF by_day FOR VALUES FROM ('2024-01-02') TO ('2024-01-03');
+SELECT create_distributed_table('by_day', 'user_id');
+SELECT topk.create_pipeline('pd', 'by_day', 'item', 'at', k => 5);
+UPDATE topk.pipelines SET clock = '2024-01-03 00:10+00' WHERE name = 'pd';
+INSERT INTO by_day SELECT g, g % 40, timestamptz '2024-01-01' + g * interval '40 seconds', g % 11 FROM generate_series(0, 4300) g;
+CALL topk.run('pd');
+CREATE TABLE by_day_0103 PARTITION OF by_day FOR VALUES FROM ('2024-01-03') TO ('2024-01-04');
+INSERT INTO by_day SELECT 9000 + g, g % 40, timestamptz '2024-01-03' + g * interval '1 second', 3 FROM generate_series(0, 500) g;
+UPDATE topk.pipelines SET clock = '2024-01-04 00:10+00' WHERE name = 'pd';
+CALL topk.run('pd');
+SELECT count(*) AS partition_triggers FROM pg_trigger WHERE tgrelid = 'by_day_0103'::regclass AND tgname LIKE 'topk_capture_pd%';
+INSERT INTO by_day_0103 SELECT 19000 + g, g % 40, timestamptz '2024-01-03 05:00' + g * interval '1 second', 4 FROM generate_series(0, 500) g;
+DELETE FROM by_day WHERE id % 5 = 0;
+CALL topk.run('pd');
+SELECT 'pd' AS pipeline, * FROM check_exact('pd') WHERE granularity IN ('hour', 'day');
+SELECT topk.drop_pipeline('pd');
+
+-- 9. drop_pipeline removes the triggers on the shards (also the TRUNCATE triggers Citus
 -- copied onto the moved shards) and the marks' table.
 SELECT topk.drop_pipeline('pi');
 SELECT topk.drop_pipeline('pu');
