@@ -23,10 +23,11 @@
 //! Trigger arguments: the pipeline's schema (which holds `changes`), the time column's name.
 //!
 //! On a Citus distributed source the triggers are on its shards, on the workers, where
-//! the coordinator's `changes` table does not exist: there the marks go into a local
-//! shard of the pipeline's `shard_changes`, a distributed table co-located with the
-//! source (a mark and the rows it stands for commit in the same transaction of the same
-//! node; the coordinator's runs take the marks of every shard).
+//! the coordinator's `changes` table does not exist: there the marks go into the shard of
+//! the pipeline's `shard_changes` (a distributed table co-located with the source) that
+//! is co-located with the shard written, so a mark and the rows it stands for commit in
+//! the same transaction of the same node and move together; the coordinator's runs take
+//! the marks of every shard.
 
 use crate::pg_function;
 use pgrx::pg_sys;
