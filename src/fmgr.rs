@@ -10,7 +10,7 @@ use std::ffi::CStr;
 use topk_core::{ErrorKind, SketchError};
 
 /// Declares a V1 function callable from SQL as `LANGUAGE C AS 'MODULE_PATHNAME', 'name'`.
-/// Rust panics and PostgreSQL errors are translated at the boundary by pgrx's guard.
+/// Rust panics and PostgreSQL errors are translated at the boundary by [`guard`].
 ///
 /// `sql[...]` records every SQL declaration the body is written for (it reads its
 /// arguments by position): see [`SqlSignatures`]. The records are exported as the
@@ -35,9 +35,33 @@ macro_rules! pg_function {
         #[no_mangle]
         pub unsafe extern "C-unwind" fn $name($fcinfo: ::pgrx::pg_sys::FunctionCallInfo) -> ::pgrx::pg_sys::Datum {
             #[allow(unused_unsafe)]
-            unsafe { ::pgrx::pg_sys::panic::pgrx_extern_c_guard(|| $body) }
+            unsafe { $crate::fmgr::guard(|| $body) }
         }
     };
+}
+
+/// Runs `f`, the body of a function PostgreSQL calls, so that no Rust panic unwinds
+/// into PostgreSQL: a panic (a core bug, or an ERROR raised by [`raise`] or by a
+/// PostgreSQL function pgrx called, which pgrx turns into a panic) is reported as an
+/// ERROR by pgrx's guard. `catch_unwind` costs nothing while nothing panics; pgrx's
+/// `pgrx_extern_c_guard` around every call cost 19 instructions a row (its result
+/// goes through memory), so the caught panic is handed to it only when there is one.
+#[inline(always)]
+pub unsafe fn guard<R>(f: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => report_panic(payload),
+    }
+}
+
+/// Resumes a caught panic inside pgrx's guard, which reports it as an ERROR (the panic
+/// hook already recorded where it happened).
+#[cold]
+#[inline(never)]
+fn report_panic(payload: Box<dyn std::any::Any + Send>) -> ! {
+    // SAFETY: called from a function PostgreSQL called, where an ERROR may be raised.
+    unsafe { pgrx::pg_sys::panic::pgrx_extern_c_guard(move || -> () { std::panic::resume_unwind(payload) }) };
+    unreachable!("pgrx's guard reports a panic as an ERROR")
 }
 
 /// The SQL declarations a [`pg_function!`] is written for, one string each:
@@ -238,16 +262,24 @@ pub unsafe fn return_null(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 }
 
 /// The payload of a varlena datum (detoasted if needed; short headers read in place).
-#[inline]
+#[inline(always)]
 pub unsafe fn varlena_bytes<'a>(d: pg_sys::Datum) -> &'a [u8] {
     let mut v: *mut pg_sys::varlena = d.cast_mut_ptr();
     // pg_detoast_datum_packed, with its common case inline (this runs for every row).
     if pgrx::varlena::varatt_is_1b_e(v) || pgrx::varlena::varatt_is_4b_c(v) {
-        v = pg_sys::pg_detoast_datum_packed(v);
+        v = detoast_packed(v);
     }
     let len = pgrx::varlena::varsize_any_exhdr(v);
     let ptr = pgrx::varlena::vardata_any(v) as *const u8;
     std::slice::from_raw_parts(ptr, len)
+}
+
+/// The rare case of [`varlena_bytes`], out of line: pgrx's guard around the call
+/// (a `sigsetjmp`) would otherwise make every caller save registers and stack.
+#[cold]
+#[inline(never)]
+unsafe fn detoast_packed(v: *mut pg_sys::varlena) -> *mut pg_sys::varlena {
+    pg_sys::pg_detoast_datum_packed(v)
 }
 
 /// PostgreSQL's largest single allocation (MaxAllocSize), the varlena limit.

@@ -69,7 +69,7 @@ pub enum ItemRef<'a> {
 }
 
 impl ItemRef<'_> {
-    #[inline]
+    #[inline(always)]
     pub fn hash(&self) -> u64 {
         match self {
             ItemRef::Int(v) => hash_i64(*v),

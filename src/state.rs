@@ -335,6 +335,7 @@ unsafe extern "C-unwind" fn drop_expanded(arg: *mut c_void) {
 
 /// The expanded object of ours behind a datum, read-write or (if `rw_only` is false)
 /// read-only.
+#[inline(always)]
 unsafe fn our_expanded(d: pg_sys::Datum, rw_only: bool) -> Option<*mut ExpandedSketch> {
     let p = d.cast_mut_ptr::<pg_sys::varlena>();
     if p.is_null() || !pgrx::varlena::varatt_is_1b_e(p) {
@@ -352,6 +353,15 @@ unsafe fn our_expanded(d: pg_sys::Datum, rw_only: bool) -> Option<*mut ExpandedS
     ((*eoh).eoh_methods == &EXPANDED_METHODS as *const _).then_some(eoh as *mut ExpandedSketch)
 }
 
+/// A flat sketch (or a read-only one) as a new state of the aggregate (out of line:
+/// [`Expanded::take`] runs for every row, this once).
+#[cold]
+#[inline(never)]
+unsafe fn import<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, d: pg_sys::Datum) -> StateRef<'a, S> {
+    let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
+    Expanded::adopt(fcinfo, AggState::new(sketch, None))
+}
+
 impl Backend for Expanded {
     unsafe fn adopt<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, state: AggState<S>) -> StateRef<'a, S> {
         // A child of the aggregate context: nodeAgg then keeps the object as it is.
@@ -367,6 +377,7 @@ impl Backend for Expanded {
         StateRef { datum: pg_sys::Datum::from((*obj).hdr.eoh_rw_ptr.as_ptr()), holder: &mut *holder, ctx }
     }
 
+    #[inline(always)]
     unsafe fn take<'a, S: Sketch>(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Option<StateRef<'a, S>> {
         let d = arg(fcinfo, i)?;
         if let Some(obj) = our_expanded(d, true) {
@@ -374,9 +385,7 @@ impl Backend for Expanded {
                 return Some(StateRef { datum: d, holder, ctx: (*obj).hdr.eoh_context });
             }
         }
-        // A flat sketch (or a read-only one): import it as a new state.
-        let sketch = S::from_bytes(varlena_bytes(d)).or_raise();
-        Some(Self::adopt(fcinfo, AggState::new(sketch, None)))
+        Some(import(fcinfo, d))
     }
 
     unsafe fn read<S: Sketch, R>(fcinfo: pg_sys::FunctionCallInfo, i: usize, f: impl FnOnce(&mut Holder<S>) -> R) -> Option<R> {

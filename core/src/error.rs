@@ -65,10 +65,18 @@ impl std::error::Error for SketchError {}
 
 pub type Result<T> = std::result::Result<T, SketchError>;
 
-/// Adds two counters, failing instead of wrapping.
+/// Adds two counters, failing instead of wrapping (inline: it runs for every row).
+#[inline(always)]
 pub fn checked_add_count(a: u64, b: u64) -> Result<u64> {
-    a.checked_add(b).filter(|s| *s <= i64::MAX as u64).ok_or_else(|| {
-        SketchError::overflow("sketch counter would exceed the bigint maximum")
-            .with_hint("Split the input into smaller sketches or use smaller weights.")
-    })
+    match a.checked_add(b) {
+        Some(s) if s <= i64::MAX as u64 => Ok(s),
+        _ => Err(count_overflow()),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count_overflow() -> SketchError {
+    SketchError::overflow("sketch counter would exceed the bigint maximum")
+        .with_hint("Split the input into smaller sketches or use smaller weights.")
 }

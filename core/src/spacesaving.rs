@@ -139,6 +139,8 @@ mod resize;
 mod size_tests;
 mod table;
 #[cfg(test)]
+mod table_tests;
+#[cfg(test)]
 mod tests;
 mod update;
 

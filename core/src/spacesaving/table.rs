@@ -191,16 +191,7 @@ impl SpaceSaving {
         let tie = |s: &Slot| ((s.lower as u128) << 64) | s.hash.rotate_left(32) as u128;
         // The cut: evict count < c, and count == c with tie key <= key_cut.
         let k = self.live - keep;
-        let mut counts: Vec<u64> = Vec::with_capacity(self.live);
-        counts.extend(
-            self.slots
-                .iter()
-                .filter(|s| s.lower != 0)
-                .map(|s| s.count.wrapping_add(off)),
-        );
-        let (left, &mut c, _) = counts.select_nth_unstable(k - 1);
-        let n_lt = left.iter().filter(|&&x| x < c).count();
-        let n_eq = counts.iter().filter(|&&x| x == c).count();
+        let (c, n_lt, n_eq) = self.kth_count(k);
         let rem = k - n_lt; // of count c to evict, 1..=n_eq
         let key_cut = if rem == n_eq {
             u128::MAX
@@ -214,10 +205,12 @@ impl SpaceSaving {
             );
             *keys.select_nth_unstable(rem - 1).1
         };
-        drop(counts);
-        // Remove the evicted counters cluster by cluster (runs of full slots between
-        // empty ones): clearing a cluster and putting its kept counters back in their
-        // old order never moves one past its old slot, so each stays in its cluster.
+        // Remove the evicted counters in one pass in table order, from an empty slot
+        // on. A kept counter moves to the first empty slot from its home on: every slot
+        // between its home and its old slot was settled before it (its cluster began
+        // after an empty slot), so it never moves past its old slot and lookups find it.
+        // The layout is the one of clearing each cluster and putting its kept counters
+        // back in their old order, without copying the cluster out and back.
         let n = self.slots.len();
         let mask = n - 1;
         let start = self
@@ -225,37 +218,27 @@ impl SpaceSaving {
             .iter()
             .position(|s| s.lower == 0)
             .expect("a table is never full");
-        let mut run: Vec<Slot> = Vec::new();
         let mut live = 0;
-        let mut i = 1;
-        while i <= n {
+        for i in 1..=n {
             let at = (start + i) & mask;
-            if self.slots[at].lower == 0 {
-                i += 1;
+            let mut s = self.slots[at];
+            if s.lower == 0 {
                 continue;
             }
-            // A cluster: from `at` to the next empty slot.
-            run.clear();
-            let mut j = at;
-            while self.slots[j].lower != 0 {
-                let mut s = self.slots[j];
-                s.count = s.count.wrapping_add(off);
-                run.push(s);
-                self.slots[j] = Slot::default();
-                j = (j + 1) & mask;
+            s.count = s.count.wrapping_add(off);
+            if s.count < c || (s.count == c && tie(&s) <= key_cut) {
+                self.slots[at] = Slot::default();
+                continue;
             }
-            i += run.len();
-            for s in &run {
-                if s.count < c || (s.count == c && tie(s) <= key_cut) {
-                    continue;
-                }
-                let mut p = s.hash as usize & mask;
-                while self.slots[p].lower != 0 {
-                    p = (p + 1) & mask;
-                }
-                self.slots[p] = *s;
-                live += 1;
+            let mut p = s.hash as usize & mask;
+            while p != at && self.slots[p].lower != 0 {
+                p = (p + 1) & mask;
             }
+            if p != at {
+                self.slots[at] = Slot::default();
+            }
+            self.slots[p] = s;
+            live += 1;
         }
         self.offset = 0;
         self.live = live;
@@ -264,6 +247,42 @@ impl SpaceSaving {
             self.compact_arena();
         }
         c
+    }
+
+    /// The `k`-th smallest live count (from 1), with the numbers of live counts below it
+    /// and equal to it. Counts are at least the threshold, and those to evict are
+    /// mostly just above it, so one pass counts them in a histogram of their distance to
+    /// the threshold; only a cut beyond its last bucket sorts (selects) the counts past it.
+    pub(super) fn kth_count(&self, k: usize) -> (u64, usize, usize) {
+        const BUCKETS: usize = 1024;
+        let off = self.offset;
+        let base = self.threshold;
+        let counts = || self.slots.iter().filter(|s| s.lower != 0).map(move |s| s.count.wrapping_add(off));
+        let mut hist = [0u32; BUCKETS + 1];
+        let mut below_base = false;
+        for x in counts() {
+            let d = x.wrapping_sub(base);
+            below_base |= x < base;
+            hist[d.min(BUCKETS as u64) as usize] += 1;
+        }
+        let mut n_lt = 0;
+        if !below_base {
+            for (d, &n) in hist[..BUCKETS].iter().enumerate() {
+                let n = n as usize;
+                if n_lt + n >= k {
+                    return (base + d as u64, n_lt, n);
+                }
+                n_lt += n;
+            }
+        }
+        // The cut is far above the threshold (or a count below it): select among the
+        // counts not counted below.
+        let from = if below_base { 0 } else { base + BUCKETS as u64 };
+        let mut rest: Vec<u64> = counts().filter(|&x| below_base || x >= from).collect();
+        let (left, &mut c, _) = rest.select_nth_unstable(k - n_lt - 1);
+        let lt = n_lt + left.iter().filter(|&&x| x < c).count();
+        let eq = rest.iter().filter(|&&x| x == c).count();
+        (c, lt, eq)
     }
 
     /// Copies the live byte keys into a fresh arena.
