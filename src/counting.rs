@@ -46,9 +46,12 @@ pub unsafe fn count_trans<B: Backend, S: Counting, P>(
                         p.bytes.extend_from_slice(&b);
                     }
                 }
-                if p.is_full() {
-                    state.flush();
+                if !p.is_full() {
+                    // Nothing grew but the pending items (at most 64 of them and
+                    // BATCH_BYTES): the memory accounting waits for the flush.
+                    return state.datum();
                 }
+                state.flush();
             } else {
                 state.sketch.add_item(item, w).or_raise();
             }

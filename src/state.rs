@@ -57,8 +57,10 @@ pub trait Sketch: Sized + Clone + 'static {
 /// Items a build aggregate collects before counting them at once (when the sketch is
 /// `BATCHED`).
 pub const BATCH: usize = 64;
-/// ... or, for byte strings, as many as hold this many bytes.
-pub const BATCH_BYTES: usize = 64 * 1024;
+/// ... or, for byte strings, as many as hold this many bytes. Rows that only add to
+/// the pending items skip the memory accounting (see `count_trans`), so the pending
+/// items stay within its slack (4 kB, see [`Holder::account`]).
+pub const BATCH_BYTES: usize = 4 * 1024;
 
 /// Items read and not counted yet: integers `(value, hash, weight)`, and byte strings
 /// `(length, hash, weight)` with their bytes one after another in `bytes`.
@@ -235,6 +237,15 @@ impl<S: Sketch> std::ops::DerefMut for StateRef<'_, S> {
     fn deref_mut(&mut self) -> &mut AggState<S> {
         self.holder.flat = None;
         &mut self.holder.state
+    }
+}
+
+impl<S: Sketch> StateRef<'_, S> {
+    /// The datum to return when the sketch's heap has not grown since the last
+    /// [`state_datum`] (which also renews its memory accounting).
+    #[inline]
+    pub fn datum(&self) -> pg_sys::Datum {
+        self.datum
     }
 }
 
